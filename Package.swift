@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "EvalVault",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "evalvault", targets: ["evalvault"]),
+        .library(name: "VaultCore", targets: ["VaultCore"]),
+        .library(name: "VaultCrypto", targets: ["VaultCrypto"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries: OpenSSL 3 (libssl-dev) and SQLite 3 (libsqlite3-dev), found by pkg-config.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
+        // The only module that touches OpenSSL.
+        .target(name: "VaultCrypto", dependencies: ["COpenSSL"], swiftSettings: strict),
+        // Store, keyring, policy engine, sealing, aggregates, audit.
+        .target(name: "VaultCore", dependencies: ["VaultCrypto", "CSQLite"], swiftSettings: strict),
+        // The command-line tool: thin commands that parse, call VaultCore and print.
+        .executableTarget(name: "evalvault", dependencies: [
+            "VaultCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: strict),
+        .testTarget(name: "VaultCryptoTests", dependencies: ["VaultCrypto"], swiftSettings: strict),
+        .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore"], swiftSettings: strict),
+        // evalvaultTests added with the CLI scenarios
+
+    ],
+    swiftLanguageModes: [.v6]
+)

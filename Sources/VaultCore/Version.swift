@@ -1,0 +1,1 @@
+public enum VaultCoreVersion { public static let format = 1 }

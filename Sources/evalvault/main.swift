@@ -1,0 +1,2 @@
+import VaultCore
+@main struct Main { static func main() {} }

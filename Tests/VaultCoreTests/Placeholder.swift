@@ -1,0 +1,3 @@
+import Testing
+import VaultCore
+@Test func placeholder() { #expect(VaultCoreVersion.format == 1) }
