@@ -29,9 +29,14 @@ let package = Package(
             "VaultCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
+        // Helpers shared by the test targets: child processes and temporary folders.
+        .target(name: "CTestSupport", path: "Tests/CTestSupport"),
+        .target(name: "TestSupport", dependencies: ["CTestSupport"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "VaultCryptoTests", dependencies: ["VaultCrypto"], swiftSettings: strict),
-        .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore"], swiftSettings: strict),
-        // evalvaultTests added with the CLI scenarios
+        .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore", "TestSupport"], swiftSettings: strict),
+        // The CLI, tested as a user runs it: scenario files in testdata/, one harness.
+        .testTarget(name: "evalvaultTests", dependencies: ["evalvault", "TestSupport"],
+                    exclude: ["testdata"], swiftSettings: strict),
 
     ],
     swiftLanguageModes: [.v6]

@@ -1,1 +1,0 @@
-public enum VaultCoreVersion { public static let format = 1 }

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import VaultCore
+import VaultCrypto
+
+/// The `evalvault` command. Errors are mapped to exit statuses and messages in one place,
+/// `main()`, so every command reports failures the same way (SPEC §9).
+@main
+struct EvalVault: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evalvault",
+        abstract: "A confidential evaluation vault: sealed scores, policy-controlled aggregates, a verifiable audit log.",
+        discussion: """
+            Evaluators seal scores that only a reveal can open; only the aggregates that the policy
+            allows ever come out. Start with `evalvault demo`, or `evalvault init --chair chair`.
+
+            Exit status: 0 success, 64 usage, 65 bad or tampered data, 66 missing vault/file/id,
+            70 internal error, 77 denied by policy or authentication failed.
+            """,
+        version: "0.1.0",
+        subcommands: [InitCommand.self, KeygenCommand.self, DemoCommand.self]
+    )
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as VaultError {
+            fail(error.message, status: error.exitStatus)
+        } catch let error as CryptoError {
+            // The core maps crypto failures itself; one reaching here is a bug, reported without detail.
+            fail("internal error: unexpected cryptographic failure (\(error.kind))", status: .internalError)
+        } catch {
+            exit(withError: error)  // argument-parser's own errors: help, version, usage (64)
+        }
+    }
+
+    static func fail(_ message: String, status: ExitStatus) -> Never {
+        Output.error(message)
+        Foundation.exit(status.rawValue)
+    }
+}
+
+extension CryptoError {
+    /// A short, secret-free name for the error kind.
+    var kind: String {
+        switch self {
+        case .authenticationFailure: "authentication"
+        case .invalidParameter: "parameter"
+        case .zeroSharedSecret: "zero shared secret"
+        case .messageLimitReached: "message limit"
+        case .openSSL: "OpenSSL"
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import VaultCore
+
+/// The options every command takes (SPEC §9).
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The vault folder (default: $EVALVAULT_DIR, else ./vault).", valueName: "dir"))
+    var dir: String?
+
+    @Option(name: .customLong("as"), help: ArgumentHelp("The acting principal's id.", valueName: "id"))
+    var actor: String?
+
+    @Option(name: .long, help: ArgumentHelp("The acting principal's key file (default: DIR/Keys/<id>.key).", valueName: "path"))
+    var key: String?
+
+    @Option(name: .long, help: ArgumentHelp("Read the passphrase from this file (else $EVALVAULT_PASSPHRASE, else a prompt).", valueName: "file"))
+    var passphraseFile: String?
+
+    @Flag(name: .long, help: "Print machine-readable JSON on stdout.")
+    var json = false
+
+    var location: VaultLocation { .resolve(option: dir) }
+
+    /// The passphrase source for the acting principal (or a new key's owner).
+    func passphrase(subject: String) -> PassphraseSource {
+        PassphraseSource(file: passphraseFile, environmentVariable: PassphraseSource.primaryVariable, subject: subject)
+    }
+}
+
+/// `--kdf-cost LOG2N`, shared by the commands that create keys.
+struct KDFOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("scrypt cost as log2 N (10-20; default 17). Lower only for tests and demos.", valueName: "log2n"))
+    var kdfCost: Int = 17
+
+    func validate() throws {
+        guard (10...20).contains(kdfCost) else { throw ValidationError("--kdf-cost must be between 10 and 20") }
+    }
+}

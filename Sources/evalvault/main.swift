@@ -1,2 +1,0 @@
-import VaultCore
-@main struct Main { static func main() {} }

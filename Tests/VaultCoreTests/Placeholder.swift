@@ -1,3 +1,0 @@
-import Testing
-import VaultCore
-@Test func placeholder() { #expect(VaultCoreVersion.format == 1) }
