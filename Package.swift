@@ -33,7 +33,8 @@ let package = Package(
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .target(name: "TestSupport", dependencies: ["CTestSupport"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "VaultCryptoTests", dependencies: ["VaultCrypto"], swiftSettings: strict),
-        .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore", "TestSupport"],
+                    exclude: ["Policies"], swiftSettings: strict),
         // The CLI, tested as a user runs it: scenario files in testdata/, one harness.
         .testTarget(name: "evalvaultTests", dependencies: ["evalvault", "TestSupport"],
                     exclude: ["testdata"], swiftSettings: strict),

@@ -20,6 +20,24 @@ struct GlobalOptions: ParsableArguments {
 
     var location: VaultLocation { .resolve(option: dir) }
 
+    /// The `--as` id, required by commands that act as someone.
+    func actorID() throws -> PrincipalID {
+        guard let actor else { throw VaultError.usage("this command needs --as ID (the acting principal)") }
+        return try PrincipalID(actor)
+    }
+
+    /// Opens the vault and authenticates `--as` with its key file and passphrase. Says so on
+    /// stderr when this command pinned the chair's key for the first time.
+    func authenticate(action: String, target: String) throws -> (Vault, Actor) {
+        let id = try actorID()
+        let vault = try Vault.open(at: location)
+        let actor = try vault.authenticate(id, keyPath: key, passphrase: passphrase(subject: id.rawValue), action: action, target: target)
+        if let fp = actor.newlyPinned {
+            Output.notice("pinned the chair's key for vault \(vault.id): fingerprint \(fp); compare it with the chair's")
+        }
+        return (vault, actor)
+    }
+
     /// The passphrase source for the acting principal (or a new key's owner).
     func passphrase(subject: String) -> PassphraseSource {
         PassphraseSource(file: passphraseFile, environmentVariable: PassphraseSource.primaryVariable, subject: subject)

@@ -8,7 +8,7 @@ import Testing
 ///     # comment
 ///     env NAME=value            set a variable for the following commands (unenv NAME removes it)
 ///     evalvault ARGS...         must exit 0
-///     fail 77 evalvault ARGS... must exit 77; the next line must be a `stderr` pattern
+///     fail 77 evalvault ARGS... must exit 77; a `stderr` pattern must follow before the next command
 ///     stdout REGEX              the last command's stdout matches (`! stdout REGEX`: does not)
 ///     stderr REGEX              likewise for stderr
 ///     exists PATH / ! exists PATH
@@ -19,11 +19,13 @@ import Testing
 ///     absent TEXT PATH          TEXT occurs in no file under PATH
 ///     -- NAME --                the lines up to the next `-- X --` are written to $WORK/NAME first
 ///
-/// Words are split on spaces; '...' and "..." quote. `$WORK` is the scenario's folder.
+/// Words are split on spaces; '...' and "..." quote. `$WORK` is the scenario's folder, `$REPO`
+/// the repository's root (for its policy and case files).
 /// Every command's stderr is also checked never to show a stack trace or a Swift type name.
 @Suite("CLI scenarios")
 struct ScenarioTests {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("testdata")
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     static var scenarios: [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
@@ -79,18 +81,20 @@ struct Scenario {
 
         for (lineNo, text) in script {
             func fail(_ why: String) -> ScenarioError { ScenarioError(description: "\(name):\(lineNo): \(text)\n  \(why)") }
-            var words = try split(text, line: lineNo).map { $0.replacingOccurrences(of: "$WORK", with: work.path) }
+            var words = try split(text, line: lineNo).map {
+                $0.replacingOccurrences(of: "$WORK", with: work.path).replacingOccurrences(of: "$REPO", with: ScenarioTests.repository)
+            }
             var negate = false
             if words.first == "!" { negate = true; words.removeFirst() }
             guard let verb = words.first else { continue }
-            if let pending = pendingStderr, verb != "stderr" {
+            if let pending = pendingStderr, verb != "stderr", verb != "stdout" {
                 throw ScenarioError(description: "\(name):\(pending): a failing command must be followed by a `stderr` pattern")
             }
             func path(_ p: String) -> String { p.hasPrefix("/") ? p : work.path + "/" + p }
 
             switch verb {
             case "env":
-                let kv = words.dropFirst().joined(separator: " ")
+                let kv = words.dropFirst().joined(separator: " ").replacingOccurrences(of: "$WORK", with: work.path)
                 guard let eq = kv.firstIndex(of: "=") else { throw fail("env needs NAME=value") }
                 env[String(kv[..<eq])] = String(kv[kv.index(after: eq)...])
             case "unenv":

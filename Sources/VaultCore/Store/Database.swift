@@ -51,6 +51,7 @@ public final class Database {
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction: all of it commits or none of it does.
     /// IMMEDIATE takes the write lock up front, so two writers queue on the busy timeout rather
     /// than deadlocking on a lock upgrade.
+    @discardableResult
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN IMMEDIATE")
         do {

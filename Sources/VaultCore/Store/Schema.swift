@@ -35,6 +35,44 @@ enum Schema {
             PRIMARY KEY (purpose, scope, recipient)
         ) STRICT;
         """,
+        // 2: signed policy versions and the audit log (SPEC §6, §8).
+        """
+        -- Each applied policy, signed by the chair over (vault id, version, sha256 of source).
+        CREATE TABLE policies (
+            version    INTEGER PRIMARY KEY CHECK (version >= 1),
+            source     TEXT NOT NULL,
+            sha256     BLOB NOT NULL CHECK (length(sha256) = 32),
+            applied_at TEXT NOT NULL,
+            chair_sig  BLOB NOT NULL CHECK (length(chair_sig) = 64)
+        ) STRICT;
+
+        -- The audit log: JCS entry bytes, their RFC 9162 leaf hash, the actor's Ed25519
+        -- signature over the leaf hash (NULL when unauthenticated).
+        CREATE TABLE audit_log (
+            seq       INTEGER PRIMARY KEY CHECK (seq >= 0),
+            entry     BLOB NOT NULL,
+            leaf_hash BLOB NOT NULL CHECK (length(leaf_hash) = 32),
+            sig       BLOB CHECK (sig IS NULL OR length(sig) = 64)
+        ) STRICT;
+
+        -- The right edge of the Merkle tree: one perfect-subtree root per set bit of the size.
+        CREATE TABLE audit_frontier (
+            level INTEGER PRIMARY KEY,
+            hash  BLOB NOT NULL CHECK (length(hash) = 32)
+        ) STRICT;
+
+        -- Signed checkpoints (C2SP signed notes), one per tree size at most.
+        CREATE TABLE checkpoints (
+            size INTEGER PRIMARY KEY,
+            root BLOB NOT NULL CHECK (length(root) = 32),
+            note TEXT NOT NULL
+        ) STRICT;
+
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        """,
     ]
 
     /// Brings `db` up to the latest schema inside one transaction.

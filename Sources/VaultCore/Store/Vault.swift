@@ -77,6 +77,12 @@ public final class Vault {
                                           conflicts: [], enabled: true, version: 1)
                 try vault.insert(principal, signedBy: keys.signing)
                 try vault.wrapIdentityKey(identityKey, to: principal)
+                let policy = try PolicySet(source: DefaultPolicy.source, fileName: "default.policy")
+                try vault.storePolicy(policy, version: 1, chairKey: keys.signing)
+                try vault.appendAudit(AuditRecord(
+                    actor: chair.rawValue, authenticated: true, action: "vault.init", target: "vault/\(vaultID)",
+                    policySHA256: policy.sha256Hex,
+                    details: ["enrolled": Vault.enrolment(principal), "policy_version": .integer(1)]), signer: keys.signing)
             }
 
             let policyPath = location.policiesDirectory + "/default.policy"
@@ -122,6 +128,25 @@ public final class Vault {
             throw VaultError.integrity("the chair's signature on principal \(pid) does not verify")
         }
         return p
+    }
+
+    /// The `enrolled` detail of an audit entry: binds the principal's signing key into the log,
+    /// so an exported log's signer list can be checked against the log itself.
+    static func enrolment(_ p: Principal) -> JSONValue {
+        .object(["id": .string(p.id.rawValue), "role": .string(p.role.rawValue),
+                 "ed25519": .string(Base64.encode(p.publicKeys.signing.rawRepresentation)),
+                 "x25519": .string(Base64.encode(p.publicKeys.agreement.rawRepresentation))])
+    }
+
+    /// Every principal, each checked against the chair's signature, sorted by id.
+    public func allPrincipals(verifiedWith chairKey: Curve25519.Signing.PublicKey) throws -> [Principal] {
+        let s = try database.prepare("SELECT id FROM principals ORDER BY id")
+        var ids: [PrincipalID] = []
+        while try s.step() {
+            guard let pid = try? PrincipalID(s.text(0)) else { throw VaultError.integrity("vault.db holds a malformed principal id") }
+            ids.append(pid)
+        }
+        return try ids.map { try principal($0, verifiedWith: chairKey) }
     }
 
     /// The chair's id as recorded at init.

@@ -55,6 +55,52 @@ public enum Files {
         syncDirectory(dir.isEmpty ? "." : dir)
     }
 
+    /// A file written in pieces and put in place only when complete: a temporary file in the same
+    /// folder, fsync, rename. Used for exports, so memory does not grow with the output and a
+    /// crash never leaves half a file under the final name.
+    public final class AtomicWriter {
+        let fd: Int32
+        let tmp: String
+        let path: String
+        var failed = false
+
+        public init(path: String, mode: mode_t) throws {
+            self.path = path
+            let dir = (path as NSString).deletingLastPathComponent
+            tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(Hex.encode(SecureRandom.bytes(count: 6)))"
+            fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+            guard fd >= 0 else {
+                if errno == ENOENT { throw VaultError.notFound("folder \(dir) does not exist") }
+                throw VaultError.permission("cannot create \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+
+        public func write(_ bytes: some ContiguousBytes) throws {
+            try bytes.withUnsafeBytes { b in
+                var off = 0
+                while off < b.count {
+                    let n = Glibc.write(fd, b.baseAddress! + off, b.count - off)
+                    if n <= 0 { failed = true; throw VaultError.internalError("could not write \(path): \(String(cString: strerror(errno)))") }
+                    off += n
+                }
+            }
+        }
+
+        /// Makes the file visible under its name.
+        public func commit() throws {
+            guard !failed, fsync(fd) == 0, close(fd) == 0, rename(tmp, path) == 0 else {
+                unlink(tmp)
+                throw VaultError.internalError("could not write \(path): \(String(cString: strerror(errno)))")
+            }
+            Files.syncDirectory((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent)
+            failed = true  // nothing left to clean up
+        }
+
+        deinit {
+            if !failed { close(fd); unlink(tmp) }
+        }
+    }
+
     /// fsync on a folder, so a rename in it survives a crash.
     public static func syncDirectory(_ dir: String) {
         let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -1,0 +1,73 @@
+import Foundation
+import VaultCrypto
+
+/// The export formats of `audit export` (SPEC §8).
+public enum AuditExportFormat: String, Sendable, CaseIterable {
+    /// JSON Lines: header, one line per entry, the checkpoint. Verifiable offline.
+    case jsonl
+    /// Flat rows for a spreadsheet, with a header row. Not verifiable.
+    case csv
+}
+
+public enum AuditExport {
+    public static let formatName = "evalvault-audit/1"
+}
+
+extension Vault {
+    /// Writes entries 0..<checkpoint.size and the checkpoint to `sink`, streaming: memory does not
+    /// grow with the log. Every signer's key comes from a chair-verified principal record.
+    public func writeAuditExport(format: AuditExportFormat, checkpoint: Checkpoint.Note,
+                                 chairKey: Curve25519.Signing.PublicKey, to sink: ([UInt8]) throws -> Void) throws {
+        let size = checkpoint.checkpoint.size
+        switch format {
+        case .jsonl:
+            var signers: [String: JSONValue] = [:]
+            for p in try allPrincipals(verifiedWith: chairKey) {
+                signers[p.id.rawValue] = .string(Base64.encode(p.publicKeys.signing.rawRepresentation))
+            }
+            let header = JSONValue.object(["format": .string(AuditExport.formatName), "vault": .string(id), "signers": .object(signers)])
+            try sink(CanonicalJSON.encode(header) + [0x0A])
+            var line: [UInt8] = []
+            try forEachAuditEntry(upTo: size) { entry, sig in
+                // {"entry":<JCS entry>,"sig":...} is itself canonical: "entry" sorts before "sig".
+                line.removeAll(keepingCapacity: true)
+                line += Array(#"{"entry":"#.utf8)
+                line += entry
+                line += Array(#","sig":"#.utf8)
+                line += sig.map { Array("\"\(Base64.encode($0))\"".utf8) } ?? Array("null".utf8)
+                line += Array("}\n".utf8)
+                try sink(line)
+            }
+            try sink(CanonicalJSON.encode(.object(["checkpoint": .string(checkpoint.text)])) + [0x0A])
+        case .csv:
+            let columns = ["seq", "time", "actor", "authenticated", "action", "target", "decision", "policies",
+                           "policy_sha256", "outcome", "details", "sig"]
+            try sink(Array((columns.joined(separator: ",") + "\r\n").utf8))
+            try forEachAuditEntry(upTo: size) { entry, sig in
+                guard case .object(let e) = try JSONParser.parse(entry, allowWhitespace: false) else {
+                    throw VaultError.integrity("an audit entry in vault.db is not a JSON object")
+                }
+                func text(_ k: String) -> String {
+                    switch e[k] {
+                    case .string(let s): s
+                    case .integer(let i): String(i)
+                    case .bool(let b): b ? "true" : "false"
+                    case .array(let a): a.compactMap(\.stringValue).joined(separator: ";")
+                    case .some(let v): CanonicalJSON.string(v)
+                    case nil: ""
+                    }
+                }
+                let row = columns.dropLast().map { CSV.field(text($0)) } + [sig.map { Base64.encode($0) } ?? ""]
+                try sink(Array((row.joined(separator: ",") + "\r\n").utf8))
+            }
+        }
+    }
+}
+
+/// RFC 4180 fields.
+public enum CSV {
+    public static func field(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || s.hasPrefix(" ") || s.hasSuffix(" ") else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import VaultCrypto
+
+/// Verifies an exported audit log offline (SPEC §8), with no vault and no passphrase.
+///
+/// Checks, line by line (streaming, constant memory): every line is canonical JSON (RFC 8785)
+/// so no byte can change without changing a hash; the header names the format, the vault and
+/// the signers; entries run seq 0…n−1; every authenticated entry's Ed25519 signature over its
+/// leaf hash verifies with its actor's key, and unauthenticated entries carry none; the header's
+/// signer list is exactly the set of keys enrolled in the log (each before its first use); the
+/// last line is a checkpoint for exactly these entries whose root is recomputed here and whose
+/// signature is the vault chair's. With an older checkpoint, the log must extend it.
+public enum AuditVerifier {
+    public struct Summary: Sendable {
+        public let vaultID: String
+        public let size: Int
+        public let root: [UInt8]
+        public let chair: String
+        public let chairFingerprint: Fingerprint
+        /// The size of the older checkpoint that was shown to be a prefix, if one was given.
+        public let extends: Int?
+    }
+
+    public static func verify(path: String, olderCheckpoint: String? = nil) throws -> Summary {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw Files.exists(path) ? VaultError.permission("cannot read \(path)") : VaultError.notFound("\(path) does not exist")
+        }
+        defer { try? handle.close() }
+        var reader = LineReader(handle: handle)
+        return try verify(lines: { try reader.next() }, olderCheckpoint: olderCheckpoint)
+    }
+
+    /// The core, over any source of lines (without their newline; nil at the end; a final
+    /// line without newline is reported by the source as an error).
+    static func verify(lines next: () throws -> [UInt8]?, olderCheckpoint: String?) throws -> Summary {
+        var lineNo = 0
+        func bad(_ why: String) -> VaultError { .integrity("line \(lineNo): \(why)") }
+        func canonical(_ bytes: [UInt8]) throws -> JSONValue {
+            let v: JSONValue
+            switch Result(catching: { () throws(JSONParser.ParseError) in try JSONParser.parse(bytes, allowWhitespace: false) }) {
+            case .success(let value): v = value
+            case .failure(let error): throw bad("not valid JSON (\(error))")
+            }
+            guard CanonicalJSON.encode(v) == bytes else { throw bad("not in canonical (RFC 8785) form") }
+            return v
+        }
+
+        let older: Checkpoint.Note? = try olderCheckpoint.map { text in
+            do { return try Checkpoint.parse(note: text) } catch let e as VaultError { throw VaultError.integrity("the older checkpoint: \(e.message)") }
+        }
+
+        // Header.
+        lineNo = 1
+        guard let headerLine = try next() else { throw VaultError.integrity("the file is empty") }
+        let header = try canonical(headerLine)
+        guard header["format"]?.stringValue == AuditExport.formatName else { throw bad("not an \(AuditExport.formatName) export") }
+        guard let vaultID = header["vault"]?.stringValue, vaultID.count == 32, Hex.decode(vaultID) != nil else { throw bad("no valid vault id") }
+        guard let signerObject = header["signers"]?.objectValue, header.objectValue?.count == 3 else { throw bad("malformed header") }
+        var signers: [String: Curve25519.Signing.PublicKey] = [:]
+        for (name, value) in signerObject {
+            guard let raw = value.stringValue.flatMap(Base64.decode), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
+                throw bad("the key of signer \(name) is malformed")
+            }
+            signers[name] = key
+        }
+
+        var frontier = MerkleFrontier()
+        var enrolled: [String: (key: String, role: String, agreement: String)] = [:]
+        var chair: String?
+        var rootAtOlder: [UInt8]? = older?.checkpoint.size == 0 ? Merkle.emptyRoot : nil
+        var checkpointNote: Checkpoint.Note?
+
+        while let line = try next() {
+            lineNo += 1
+            guard checkpointNote == nil else { throw bad("unexpected data after the checkpoint") }
+            let v = try canonical(line)
+            guard case .object(let wrapper) = v else { throw bad("not a JSON object") }
+            if let cp = wrapper["checkpoint"] {
+                guard wrapper.count == 1, let text = cp.stringValue else { throw bad("malformed checkpoint line") }
+                do { checkpointNote = try Checkpoint.parse(note: text) } catch let e as VaultError { throw bad(e.message) }
+                continue
+            }
+            guard wrapper.count == 2, case .object(let entry)? = wrapper["entry"], let sigValue = wrapper["sig"] else {
+                throw bad("expected {\"entry\":…,\"sig\":…}")
+            }
+            let seq = frontier.size
+            guard entry["seq"]?.integerValue == Int64(seq) else { throw bad("expected entry seq \(seq) (entries missing, repeated or out of order)") }
+            guard let actor = entry["actor"]?.stringValue, case .bool(let authenticated)? = entry["authenticated"],
+                  let action = entry["action"]?.stringValue, entry["time"]?.stringValue != nil, entry["target"]?.stringValue != nil,
+                  entry["decision"]?.stringValue != nil, entry["policies"]?.arrayValue != nil, entry["policy_sha256"]?.stringValue != nil,
+                  entry["outcome"]?.stringValue != nil, case .object(let details)? = entry["details"], entry.count == 11 else {
+                throw bad("entry \(seq) lacks a field of SPEC §8 or has an extra one")
+            }
+            let leaf = Merkle.leafHash(CanonicalJSON.encode(.object(entry)))
+
+            if let e = details["enrolled"] {
+                guard let id = e["id"]?.stringValue, let key = e["ed25519"]?.stringValue, let role = e["role"]?.stringValue,
+                      let agreement = e["x25519"]?.stringValue, e.objectValue?.count == 4, enrolled[id] == nil else {
+                    throw bad("entry \(seq) has a malformed or repeated enrolment")
+                }
+                enrolled[id] = (key, role, agreement)
+                if action == "vault.init" {
+                    guard seq == 0, role == "chair", chair == nil else { throw bad("vault.init must be entry 0 and enrol the chair") }
+                    chair = id
+                }
+            } else if seq == 0 {
+                throw bad("entry 0 must be the vault's creation (vault.init)")
+            }
+
+            if authenticated {
+                guard let sigText = sigValue.stringValue, let sig = Base64.decode(sigText), sig.count == 64 else {
+                    throw bad("entry \(seq) is marked authenticated but carries no signature")
+                }
+                guard enrolled[actor] != nil else { throw bad("entry \(seq) is signed by \(actor), who is not enrolled before it") }
+                guard let key = signers[actor], Base64.encode(key.rawRepresentation) == enrolled[actor]!.key else {
+                    throw bad("the header's key for \(actor) is not the key enrolled in the log")
+                }
+                guard key.isValidSignature(sig, for: leaf) else { throw bad("the signature of entry \(seq) by \(actor) does not verify") }
+            } else {
+                guard sigValue == .null else { throw bad("entry \(seq) is unauthenticated but carries a signature") }
+            }
+            frontier.append(leaf)
+            if let o = older, frontier.size == o.checkpoint.size { rootAtOlder = frontier.root }
+        }
+        lineNo += 1
+        guard let note = checkpointNote else {
+            throw VaultError.integrity("line \(lineNo): the export ends without a checkpoint (truncated?)")
+        }
+        lineNo -= 1
+        guard let chairID = chair, let chairKey = signers[chairID] else { throw bad("the log names no chair") }
+        // The header's signers must be exactly the keys enrolled in the log.
+        guard Set(signers.keys) == Set(enrolled.keys),
+              signers.allSatisfy({ Base64.encode($0.value.rawRepresentation) == enrolled[$0.key]!.key }) else {
+            throw VaultError.integrity("line 1: the header's signers differ from the keys enrolled in the log")
+        }
+        let cp = note.checkpoint
+        guard cp.origin == "evalvault/\(vaultID)" else { throw bad("the checkpoint is for another log (\(cp.origin))") }
+        guard cp.size == frontier.size else { throw bad("the checkpoint covers \(cp.size) entries but the file holds \(frontier.size)") }
+        guard cp.root == frontier.root else { throw bad("the checkpoint's root does not match the entries") }
+        guard note.isSigned(by: chairID, key: chairKey) else { throw bad("the checkpoint is not signed by the chair \(chairID)") }
+
+        if let o = older {
+            guard o.checkpoint.origin == cp.origin else { throw VaultError.integrity("the older checkpoint is for another log (\(o.checkpoint.origin))") }
+            guard o.isSigned(by: chairID, key: chairKey) else { throw VaultError.integrity("the older checkpoint is not signed by the chair \(chairID)") }
+            guard o.checkpoint.size <= cp.size else {
+                throw VaultError.integrity("the log shrank: the older checkpoint has \(o.checkpoint.size) entries, this export \(cp.size)")
+            }
+            guard rootAtOlder == o.checkpoint.root else {
+                throw VaultError.integrity("the log was rewritten: its first \(o.checkpoint.size) entries do not match the older checkpoint")
+            }
+        }
+        guard let agreement = Base64.decode(enrolled[chairID]!.agreement),
+              let chairKeys = try? PublicKeys(agreementRaw: agreement, signingRaw: chairKey.rawRepresentation) else {
+            throw VaultError.integrity("line 2: the chair's enrolled X25519 key is malformed")
+        }
+        let fingerprint = chairKeys.fingerprint
+        return Summary(vaultID: vaultID, size: cp.size, root: cp.root, chair: chairID, chairFingerprint: fingerprint,
+                       extends: older?.checkpoint.size)
+    }
+}
+
+/// Reads a file line by line in 64 KiB chunks. A last line without its newline is an error:
+/// exports always end with one, so its absence means truncation.
+struct LineReader {
+    let handle: FileHandle
+    var buffer: [UInt8] = []
+    var start = 0
+    var eof = false
+    var lineCount = 0
+
+    init(handle: FileHandle) { self.handle = handle }
+
+    mutating func next() throws -> [UInt8]? {
+        while true {
+            if let nl = buffer[start...].firstIndex(of: 0x0A) {
+                let line = Array(buffer[start..<nl])
+                start = nl + 1
+                lineCount += 1
+                return line
+            }
+            if eof {
+                guard start == buffer.count else {
+                    throw VaultError.integrity("line \(lineCount + 1): the file ends in the middle of a line (truncated?)")
+                }
+                return nil
+            }
+            buffer.removeFirst(start)
+            start = 0
+            let chunk = try handle.read(upToCount: 1 << 16) ?? Data()
+            if chunk.isEmpty { eof = true } else { buffer += chunk }
+        }
+    }
+}

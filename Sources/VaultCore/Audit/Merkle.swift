@@ -1,0 +1,120 @@
+import Foundation
+import VaultCrypto
+
+/// The Merkle tree of RFC 9162 §2.1: leaf = SHA-256(0x00 ‖ entry), node = SHA-256(0x01 ‖ left ‖ right),
+/// the left subtree of n leaves holding the largest power of two below n.
+public enum Merkle {
+    public static func leafHash(_ entry: some ContiguousBytes) -> [UInt8] {
+        var h = SHA256.Hasher()
+        h.update(data: [0x00])
+        h.update(data: entry)
+        return h.finalize()
+    }
+
+    public static func nodeHash(_ left: [UInt8], _ right: [UInt8]) -> [UInt8] {
+        var h = SHA256.Hasher()
+        h.update(data: [0x01])
+        h.update(data: left)
+        h.update(data: right)
+        return h.finalize()
+    }
+
+    /// The root of the empty tree: SHA-256 of nothing.
+    public static let emptyRoot = SHA256.hash(data: [UInt8]())
+
+    /// MTH(D[n]) computed directly from leaf hashes (RFC 9162 §2.1.1), for checks and proofs.
+    public static func root(ofLeafHashes leaves: ArraySlice<[UInt8]>) -> [UInt8] {
+        switch leaves.count {
+        case 0: return emptyRoot
+        case 1: return leaves[leaves.startIndex]
+        default:
+            let k = largestPowerOfTwo(below: leaves.count)
+            let mid = leaves.startIndex + k
+            return nodeHash(root(ofLeafHashes: leaves[leaves.startIndex..<mid]), root(ofLeafHashes: leaves[mid...]))
+        }
+    }
+
+    /// The largest power of two strictly less than n (n ≥ 2).
+    static func largestPowerOfTwo(below n: Int) -> Int {
+        var k = 1
+        while k << 1 < n { k <<= 1 }
+        return k
+    }
+
+    /// The inclusion proof of leaf `index` in the tree of `leaves` (RFC 9162 §2.1.3.1).
+    public static func inclusionProof(index: Int, leafHashes leaves: ArraySlice<[UInt8]>) -> [[UInt8]] {
+        guard leaves.count > 1 else { return [] }
+        let k = largestPowerOfTwo(below: leaves.count)
+        let mid = leaves.startIndex + k
+        if index < k {
+            return inclusionProof(index: index, leafHashes: leaves[leaves.startIndex..<mid]) + [root(ofLeafHashes: leaves[mid...])]
+        }
+        return inclusionProof(index: index - k, leafHashes: leaves[mid...]) + [root(ofLeafHashes: leaves[leaves.startIndex..<mid])]
+    }
+
+    /// Verifies an inclusion proof (RFC 9162 §2.1.3.2).
+    public static func verifyInclusion(leafHash: [UInt8], index: Int, treeSize: Int, proof: [[UInt8]], root: [UInt8]) -> Bool {
+        guard index >= 0, index < treeSize else { return false }
+        var fn = index, sn = treeSize - 1
+        var r = leafHash
+        for p in proof {
+            guard p.count == 32, sn != 0 else { return false }
+            if fn & 1 == 1 || fn == sn {
+                r = nodeHash(p, r)
+                if fn & 1 == 0 {
+                    while fn & 1 == 0 && fn != 0 { fn >>= 1; sn >>= 1 }
+                }
+            } else {
+                r = nodeHash(r, p)
+            }
+            fn >>= 1; sn >>= 1
+        }
+        return sn == 0 && ConstantTime.equals(r, root)
+    }
+}
+
+/// The right edge of the tree: the roots of the perfect subtrees that make up the first
+/// `size` leaves, one per set bit of `size`. Appending touches O(log n) of them, and the root
+/// is folded from them, so the log never has to be re-read to grow (issue: append is O(log n)).
+public struct MerkleFrontier: Sendable, Equatable {
+    /// levels[h] is the root of the perfect subtree of 2^h leaves at the right edge, if present.
+    public private(set) var levels: [Int: [UInt8]] = [:]
+    public private(set) var size: Int = 0
+
+    public init() {}
+
+    public init(size: Int, levels: [Int: [UInt8]]) throws {
+        guard levels.keys.sorted() == (0..<Int.bitWidth).filter({ size >> $0 & 1 == 1 }) else {
+            throw VaultError.integrity("the stored Merkle frontier does not match the log size \(size)")
+        }
+        self.size = size
+        self.levels = levels
+    }
+
+    /// Adds a leaf hash. Returns the levels that changed (removed, then the one added) so a
+    /// store can persist only those.
+    @discardableResult
+    public mutating func append(_ leafHash: [UInt8]) -> (removed: [Int], added: (level: Int, hash: [UInt8])) {
+        var carry = leafHash
+        var level = 0
+        var removed: [Int] = []
+        while let left = levels[level] {
+            carry = Merkle.nodeHash(left, carry)
+            levels[level] = nil
+            removed.append(level)
+            level += 1
+        }
+        levels[level] = carry
+        size += 1
+        return (removed, (level, carry))
+    }
+
+    /// The tree head: the subtrees folded right to left (smaller, later subtrees on the right).
+    public var root: [UInt8] {
+        var acc: [UInt8]?
+        for level in levels.keys.sorted() {
+            acc = acc.map { Merkle.nodeHash(levels[level]!, $0) } ?? levels[level]!
+        }
+        return acc ?? Merkle.emptyRoot
+    }
+}

@@ -1,0 +1,202 @@
+import ArgumentParser
+import Foundation
+import VaultCore
+
+struct PolicyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy",
+        abstract: "Check, test, apply, show and explain policies (SPEC §6).",
+        subcommands: [Check.self, Test.self, Apply.self, Show.self, Explain.self]
+    )
+
+    static func load(_ path: String) throws -> PolicySet {
+        let bytes = try Files.read(path, what: "policy file")
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw VaultError.invalidData("\(path) is not UTF-8 text") }
+        do { return try PolicySet(source: text, fileName: path) } catch { throw error.vaultError }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Parse and validate a policy file; errors are reported as file:line:column.",
+            discussion: "Example:\n  evalvault policy check Policies/default.policy")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The policy file.") var file: String
+
+        func run() throws {
+            let set = try PolicyCommand.load(file)
+            Output.line("\(file): ok, \(set.policies.count) statements, sha256 \(set.sha256Hex)")
+        }
+    }
+
+    struct Test: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a JSON file of request cases against a policy; exits 65 unless all pass.",
+            discussion: """
+                Each case: {"name", "principal": {"id", "role", "conflicts"}, "action", "resource",
+                "context", "expect": "allow"|"deny", "reasons": [...], "errors": N}; reasons and
+                errors are optional and, when present, must match exactly.
+
+                Example:
+                  evalvault policy test Policies/default.policy Tests/VaultCoreTests/Policies/default-cases.json
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The policy file.") var policy: String
+        @Argument(help: "The JSON case file.") var cases: String
+
+        func run() throws {
+            let set = try PolicyCommand.load(policy)
+            let list = try PolicyTestCase.parse(try Files.read(cases, what: "case file"), file: cases)
+            var failed = 0
+            for c in list {
+                if let why = c.mismatch(in: set.evaluate(c.request)) {
+                    failed += 1
+                    Output.line("FAIL \(c.name): \(why)")
+                } else {
+                    Output.line("ok   \(c.name)")
+                }
+            }
+            Output.line("\(list.count - failed) of \(list.count) cases passed")
+            if failed > 0 { throw VaultError.invalidData("\(failed) of \(list.count) policy cases failed") }
+        }
+    }
+
+    struct Apply: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a policy file the policy in force (chair, under the current policy).",
+            discussion: """
+                The new version is stored in vault.db, signed by the chair, and audited. Rounds keep
+                the version they opened under. A file that does not load changes nothing.
+
+                Example:
+                  evalvault policy apply --as chair Policies/strict.policy
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The policy file.") var file: String
+
+        func run() throws {
+            let (vault, actor) = try global.authenticate(action: "policy.apply", target: "policy")
+            let set: PolicySet
+            do { set = try PolicyCommand.load(file) } catch let error as VaultError {
+                try vault.recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "policy.apply", target: "policy",
+                                                    outcome: .failed, details: ["reason": .string("policy does not load")]),
+                                        signer: actor.keys.signing)
+                throw error
+            }
+            let applied = try vault.applyPolicy(set, actor: actor)
+            if global.json {
+                Output.json(["version": String(applied), "sha256": set.sha256Hex])
+            } else {
+                Output.line("applied policy version \(applied) (\(set.policies.count) statements, sha256 \(set.sha256Hex))")
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the policy in force: version, hash and source.",
+            discussion: "Example:\n  evalvault policy show --dir ./vault")
+        @OptionGroup var global: GlobalOptions
+
+        struct Report: Encodable { let version: Int; let sha256: String; let applied_at: String; let source: String }
+
+        func run() throws {
+            let vault = try Vault.open(at: global.location)
+            let current = try vault.showPolicy(claimedActor: global.actor)
+            if global.json {
+                Output.json(Report(version: current.version, sha256: current.set.sha256Hex, applied_at: current.appliedAt, source: current.set.source))
+            } else {
+                Output.line("policy version \(current.version), applied \(current.appliedAt), sha256 \(current.set.sha256Hex)")
+                Output.line("")
+                FileHandle.standardOutput.write(Data(current.set.source.utf8))
+            }
+        }
+    }
+
+    struct Explain: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show how the policy in force decides a request for the acting principal, touching no data.",
+            discussion: """
+                Prints the decision, the determining policy ids, the result of each when/unless
+                clause of every statement whose scope matched, and any evaluation errors.
+
+                Example:
+                  evalvault policy explain --as chair --action reveal --round 2025-R1 --stat mean --by team --min-group 3 --holders 2
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The action, e.g. reveal or seal.") var action: String
+        @Option(help: "A round id (its state and threshold come from the vault).") var round: String?
+        @Option(help: "A team id.") var team: String?
+        @Option(help: "A criterion id.") var criterion: String?
+        @Option(help: "A statistic, e.g. mean.") var stat: String?
+        @Option(help: "Grouping, comma-separated: team, criterion, evaluator.") var by: String?
+        @Option(name: .customLong("min-group"), help: "The smallest group size.") var minGroup: Int?
+        @Option(help: "How many reveal holders unlocked their keys.") var holders: Int?
+        @Option(help: "A principal the action targets.") var target: String?
+        @Option(help: "The stated reason (identity reveal).") var reason: String?
+
+        func run() throws {
+            var resource: [String: PolicyValue] = [:]
+            var context: [String: PolicyValue] = [:]
+            if let team { resource["team"] = .string(team) }
+            if let criterion { resource["criterion"] = .string(criterion) }
+            if let stat { resource["stat"] = .string(stat) }
+            if let by { resource["by"] = .list(by.split(separator: ",").map { .string(String($0)) }) }
+            if let minGroup { resource["min_group"] = .long(Int64(minGroup)) }
+            if let target { resource["target"] = .string(target) }
+            if let holders { context["holders"] = .long(Int64(holders)) }
+            if let reason { context["reason"] = .string(reason) }
+            let vault = try Vault.open(at: global.location)
+            let decision = try vault.explain(actor: try global.actorID(), action: action, round: round, resource: resource, context: context)
+            if global.json {
+                Output.json(ExplainReport(decision))
+            } else {
+                for line in ExplainReport.text(decision) { Output.line(line) }
+            }
+        }
+    }
+}
+
+/// The machine form of `policy explain`.
+struct ExplainReport: Encodable {
+    struct Clause: Encodable { let kind: String; let line: Int; let result: String }
+    struct Statement: Encodable { let id: String; let effect: String; let satisfied: Bool; let clauses: [Clause] }
+    let decision: String
+    let determining: [String]
+    let policy_sha256: String
+    let errors: [String]
+    let statements: [Statement]
+
+    init(_ d: PolicyDecision) {
+        decision = d.allowed ? "allow" : "deny"
+        determining = d.determining
+        policy_sha256 = d.policySHA256
+        errors = d.errors.map { "\($0.policyID): \($0.message)" }
+        statements = d.traces.map { t in
+            Statement(id: t.id, effect: t.effect.rawValue, satisfied: t.satisfied, clauses: t.clauses.map {
+                Clause(kind: $0.kind.rawValue, line: $0.line, result: Self.describe($0.outcome))
+            })
+        }
+    }
+
+    static func describe(_ o: PolicyTrace.Outcome) -> String {
+        switch o {
+        case .true: "true"
+        case .false: "false"
+        case .error(let m): "error: \(m)"
+        }
+    }
+
+    static func text(_ d: PolicyDecision) -> [String] {
+        var out = ["decision: \(d.allowed ? "allow" : "deny")"]
+        out.append("determining: " + (d.determining.isEmpty ? (d.allowed ? "-" : "none (no policy permits this)") : d.determining.joined(separator: ", ")))
+        out.append("policy sha256: \(d.policySHA256)")
+        out.append("errors: " + (d.errors.isEmpty ? "none" : d.errors.map { "\($0.policyID): \($0.message)" }.joined(separator: "; ")))
+        out.append(d.traces.isEmpty ? "no statement's scope matches this request" : "statements whose scope matches:")
+        for t in d.traces {
+            out.append("  \(t.effect.rawValue) \(t.id): \(t.satisfied ? "satisfied" : "not satisfied")")
+            for c in t.clauses { out.append("    \(c.kind.rawValue) (line \(c.line)): \(describe(c.outcome))") }
+            if t.clauses.isEmpty { out.append("    (no conditions)") }
+        }
+        return out
+    }
+}
