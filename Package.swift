@@ -32,6 +32,11 @@ let package = Package(
         // Helpers shared by the test targets: child processes and temporary folders.
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .target(name: "TestSupport", dependencies: ["CTestSupport"], path: "Tests/TestSupport", swiftSettings: strict),
+        // Benchmarks (SPEC §10), run in release builds by hand; not tests.
+        .executableTarget(name: "evalvault-bench", dependencies: [
+            "VaultCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: strict),
         .testTarget(name: "VaultCryptoTests", dependencies: ["VaultCrypto"], swiftSettings: strict),
         .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore", "TestSupport"],
                     exclude: ["Policies"], swiftSettings: strict),
