@@ -23,81 +23,70 @@ public enum Files {
     public static func writeAtomically(_ bytes: some ContiguousBytes, to path: String, mode: mode_t,
                                        overwrite: Bool) throws {
         if !overwrite && exists(path) { throw VaultError.usage("\(path) already exists; refusing to overwrite it") }
-        let dir = (path as NSString).deletingLastPathComponent
-        let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(Hex.encode(SecureRandom.bytes(count: 6)))"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else {
-            if errno == ENOENT { throw VaultError.notFound("folder \(dir) does not exist") }
-            throw VaultError.permission("cannot create \(path): \(String(cString: strerror(errno)))")
-        }
-        var ok = fchmod(fd, mode) == 0
-        bytes.withUnsafeBytes { b in
-            var off = 0
-            while ok && off < b.count {
-                let n = write(fd, b.baseAddress! + off, b.count - off)
-                if n <= 0 { ok = false } else { off += n }
-            }
-        }
-        ok = ok && fsync(fd) == 0
-        close(fd)
-        if ok {
-            if overwrite { ok = rename(tmp, path) == 0 } else {
-                // link() fails if `path` appeared meanwhile: no silent replacement.
-                ok = link(tmp, path) == 0
-                unlink(tmp)
-                if !ok && errno == EEXIST { throw VaultError.usage("\(path) already exists; refusing to overwrite it") }
-            }
-        }
-        if !ok {
-            unlink(tmp)
-            throw VaultError.internalError("could not write \(path): \(String(cString: strerror(errno)))")
-        }
-        syncDirectory(dir.isEmpty ? "." : dir)
+        let writer = try AtomicWriter(path: path, mode: mode)
+        try writer.write(bytes)
+        try writer.commit(overwrite: overwrite)
     }
 
     /// A file written in pieces and put in place only when complete: a temporary file in the same
-    /// folder, fsync, rename. Used for exports, so memory does not grow with the output and a
-    /// crash never leaves half a file under the final name.
+    /// folder, fsync, then rename (or link, to refuse replacing). Used for key files and exports,
+    /// so memory does not grow with the output and a crash never leaves half a file under the
+    /// final name. Dropped without `commit`, it removes its temporary file.
     public final class AtomicWriter {
         let fd: Int32
         let tmp: String
         let path: String
-        var failed = false
+        let mode: mode_t
+        /// Set once the descriptor is closed and the temporary name dealt with.
+        var finished = false
 
         public init(path: String, mode: mode_t) throws {
             self.path = path
+            self.mode = mode
             let dir = (path as NSString).deletingLastPathComponent
             tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(Hex.encode(SecureRandom.bytes(count: 6)))"
             fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
             guard fd >= 0 else {
-                if errno == ENOENT { throw VaultError.notFound("folder \(dir) does not exist") }
+                if errno == ENOENT { throw VaultError.notFound("folder \(dir.isEmpty ? "." : dir) does not exist") }
                 throw VaultError.permission("cannot create \(path): \(String(cString: strerror(errno)))")
             }
         }
 
+        func failure() -> VaultError { .internalError("could not write \(path): \(String(cString: strerror(errno)))") }
+
         public func write(_ bytes: some ContiguousBytes) throws {
+            precondition(!finished, "write after commit")
             try bytes.withUnsafeBytes { b in
                 var off = 0
                 while off < b.count {
                     let n = Glibc.write(fd, b.baseAddress! + off, b.count - off)
-                    if n <= 0 { failed = true; throw VaultError.internalError("could not write \(path): \(String(cString: strerror(errno)))") }
+                    if n <= 0 { throw failure() }
                     off += n
                 }
             }
         }
 
-        /// Makes the file visible under its name.
-        public func commit() throws {
-            guard !failed, fsync(fd) == 0, close(fd) == 0, rename(tmp, path) == 0 else {
-                unlink(tmp)
-                throw VaultError.internalError("could not write \(path): \(String(cString: strerror(errno)))")
+        /// Makes the file visible under its name. With `overwrite: false` the file is linked
+        /// into place, which fails if `path` appeared meanwhile: never a silent replacement.
+        public func commit(overwrite: Bool = true) throws {
+            precondition(!finished, "commit twice")
+            finished = true
+            let synced = fchmod(fd, mode) == 0 && fsync(fd) == 0
+            let closed = close(fd) == 0
+            defer { unlink(tmp) }  // after a rename this is a no-op; after a link it drops the extra name
+            guard synced && closed else { throw failure() }
+            if overwrite {
+                guard rename(tmp, path) == 0 else { throw failure() }
+            } else if link(tmp, path) != 0 {
+                if errno == EEXIST { throw VaultError.usage("\(path) already exists; refusing to overwrite it") }
+                throw failure()
             }
-            Files.syncDirectory((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent)
-            failed = true  // nothing left to clean up
+            let dir = (path as NSString).deletingLastPathComponent
+            Files.syncDirectory(dir.isEmpty ? "." : dir)
         }
 
         deinit {
-            if !failed { close(fd); unlink(tmp) }
+            if !finished { close(fd); unlink(tmp) }
         }
     }
 
