@@ -18,7 +18,8 @@ struct EvalVault: ParsableCommand {
             70 internal error, 77 denied by policy or authentication failed.
             """,
         version: "0.1.0",
-        subcommands: [InitCommand.self, KeygenCommand.self, PolicyCommand.self, AuditCommand.self, DemoCommand.self]
+        subcommands: [InitCommand.self, KeygenCommand.self, PrincipalCommand.self, RoundCommand.self, SealCommand.self,
+                      PolicyCommand.self, AuditCommand.self, DemoCommand.self]
     )
 
     static func main() {

@@ -39,6 +39,39 @@ enum Output {
         }
     }
 
+    /// A plain text table with a header row, columns padded to their widest cell.
+    static func table(_ header: [String], _ rows: [[String]]) {
+        let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }
+        func render(_ r: [String]) -> String {
+            r.enumerated().map { i, c in i == r.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+        }
+        line(render(header))
+        for r in rows { line(render(r)) }
+    }
+
+    /// A progress bar on stderr, drawn only when stderr is a terminal (never in logs or pipes).
+    final class ProgressBar {
+        let label: String
+        let enabled = isatty(2) == 1
+        var drawn = false
+
+        init(label: String) { self.label = label }
+
+        func update(_ done: Int, _ total: Int) {
+            guard enabled, total > 0 else { return }
+            let width = 30
+            let filled = done * width / total
+            let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
+            FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total)".utf8))
+            drawn = true
+        }
+
+        func finish() {
+            if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        }
+    }
+
     /// One JSON object on stdout, keys sorted so output is stable.
     static func json(_ value: some Encodable) {
         let encoder = JSONEncoder()

@@ -88,9 +88,12 @@ public enum KeyFile {
         }
     }
 
-    /// Writes `PATH.key` (0600) and `PATH.pub` (0644); refuses to replace existing files.
+    /// Writes `PATH.key` (0600) and `PATH.pub` (0644); refuses to replace existing files. A
+    /// missing parent folder is created, readable by its owner only.
     public static func write(_ keys: PrivateKeys, to basePath: String, passphrase: SecureBytes, kdf: Scrypt.Parameters) throws {
         let keyPath = basePath + ".key", pubPath = basePath + ".pub"
+        let parent = (basePath as NSString).deletingLastPathComponent
+        if !parent.isEmpty && !Files.exists(parent) { try Files.makeDirectory(parent, mode: 0o700) }
         for p in [keyPath, pubPath] where Files.exists(p) {
             throw VaultError.usage("\(p) already exists; refusing to overwrite a key")
         }

@@ -130,7 +130,7 @@ extension Vault {
             let chairKey = try recordedChairKey()
             let principal = try self.principal(pid, verifiedWith: chairKey)
             var resource = resource
-            if let round { resource["round"] = try roundAttributes(round) }
+            if let round { resource["round"] = try self.round(round, verifiedWith: chairKey).policyAttributes }
             let current = try policyInForce(chairKey: chairKey)
             return current.set.evaluate(PolicyRequest(principal: Self.attributes(of: principal), action: action,
                                                       resource: resource, context: context))
@@ -139,15 +139,5 @@ extension Vault {
                                       decision: decision.allowed ? .allow : .deny, policies: decision.determining,
                                       policySHA256: decision.policySHA256), signer: nil)
         return decision
-    }
-
-    /// A round's policy attributes (id, state, threshold). Rounds are created by `round create`;
-    /// a vault without that round answers "not found".
-    func roundAttributes(_ roundID: String) throws -> PolicyValue {
-        let exists = try database.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'rounds'")
-        guard try exists.step() else { throw VaultError.notFound("no round \(roundID) in this vault") }
-        let s = try database.prepare("SELECT state, threshold FROM rounds WHERE id = ?").bind(roundID)
-        guard try s.step() else { throw VaultError.notFound("no round \(roundID) in this vault") }
-        return .record(["id": .string(roundID), "state": .string(s.text(0)), "threshold": .long(Int64(s.int(1)))])
     }
 }

@@ -73,6 +73,43 @@ enum Schema {
         CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         """,
+        // 3: rounds and sealed scores (SPEC §3, §5).
+        """
+        -- A round: its canonical definition, state, the policy version it opened under and its
+        -- X25519 public key, all covered by chair_sig (with a version against replay).
+        CREATE TABLE rounds (
+            id             TEXT PRIMARY KEY,
+            config         TEXT NOT NULL,
+            state          TEXT NOT NULL CHECK (state IN ('draft', 'open', 'closed', 'shredded')),
+            policy_version INTEGER,
+            public_key     BLOB CHECK (public_key IS NULL OR length(public_key) = 32),
+            version        INTEGER NOT NULL,
+            chair_sig      BLOB NOT NULL CHECK (length(chair_sig) = 64)
+        ) STRICT;
+
+        -- One row per `seal` command: the HPKE encapsulated key, how many scores, and the
+        -- sealed trailer (evaluator id, time, Ed25519 signature over the batch digest).
+        -- Nothing here names the evaluator in plaintext.
+        CREATE TABLE batches (
+            id      BLOB PRIMARY KEY CHECK (length(id) = 16),
+            round   TEXT NOT NULL REFERENCES rounds(id),
+            enc     BLOB NOT NULL,
+            count   INTEGER NOT NULL CHECK (count >= 1),
+            trailer BLOB NOT NULL
+        ) STRICT;
+
+        -- One row per score: its place in the clear (for counts, SPEC §4 honest limits) and its
+        -- AES-256-GCM ciphertext, whose AAD binds it to exactly this place.
+        CREATE TABLE seals (
+            batch     BLOB NOT NULL REFERENCES batches(id),
+            seq       INTEGER NOT NULL CHECK (seq >= 0),
+            team      TEXT NOT NULL,
+            criterion TEXT NOT NULL,
+            ct        BLOB NOT NULL,
+            PRIMARY KEY (batch, seq)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX batches_round ON batches(round);
+        """,
     ]
 
     /// Brings `db` up to the latest schema inside one transaction.

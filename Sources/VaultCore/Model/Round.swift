@@ -1,0 +1,125 @@
+import Foundation
+import VaultCrypto
+
+/// A team, criterion or round id: letters, digits, `-`, `_`, `.`, 1–64 characters, starting
+/// with a letter or digit (they appear in AADs, file names of reports and command lines).
+public enum Identifier {
+    public static func isValid(_ s: String) -> Bool {
+        let u = Array(s.utf8)
+        func alnum(_ c: UInt8) -> Bool { (97...122).contains(c) || (65...90).contains(c) || (48...57).contains(c) }
+        guard (1...64).contains(u.count), let f = u.first, alnum(f) else { return false }
+        return u.allSatisfy { alnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
+    }
+}
+
+/// One criterion of a round (SPEC §3): scores lie on the grid min, min + step, …, max.
+public struct Criterion: Sendable, Equatable {
+    public let id: String
+    public let title: String
+    public let weight: Fixed
+    public let min: Fixed
+    public let max: Fixed
+    public let step: Fixed
+
+    /// How many steps the range holds: scores are 0…stepCount units above min.
+    public var stepCount: Int64 { (max.micros - min.micros) / step.micros }
+
+    /// The score as a whole number of steps above min, or an error naming the grid.
+    public func units(of score: Fixed) throws -> Int64 {
+        guard score >= min, score <= max, (score.micros - min.micros) % step.micros == 0 else {
+            throw VaultError.invalidData("score \(score) is not allowed for criterion \(id): use \(min) to \(max) in steps of \(step)")
+        }
+        return (score.micros - min.micros) / step.micros
+    }
+
+    /// The score a number of units stands for.
+    public func score(units: Int64) -> Fixed { Fixed(micros: min.micros + units * step.micros) }
+}
+
+/// Who holds a round's reveal key and how many of them must take part (k of n).
+public struct RevealRule: Sendable, Equatable {
+    public let holders: [PrincipalID]
+    public let threshold: Int
+}
+
+/// A round's definition, fixed when it opens (SPEC §3, §9's round file).
+public struct RoundConfig: Sendable, Equatable {
+    public let id: String
+    public let title: String
+    public let teams: [String]
+    public let criteria: [Criterion]
+    public let reveal: RevealRule
+
+    public func criterion(_ id: String) -> Criterion? { criteria.first { $0.id == id } }
+
+    /// Canonical JSON (decimals as strings), the form stored and signed.
+    public var canonicalJSON: JSONValue {
+        .object([
+            "id": .string(id), "title": .string(title), "teams": .array(teams.map { .string($0) }),
+            "criteria": .array(criteria.map { c in
+                .object(["id": .string(c.id), "title": .string(c.title), "weight": .string(c.weight.description),
+                         "min": .string(c.min.description), "max": .string(c.max.description), "step": .string(c.step.description)])
+            }),
+            "reveal": .object(["holders": .array(reveal.holders.map { .string($0.rawValue) }), "threshold": .integer(Int64(reveal.threshold))]),
+        ])
+    }
+
+    /// Reads the stored canonical JSON back (already validated when created).
+    init(canonical v: JSONValue) throws {
+        let bad = VaultError.integrity("a stored round definition is malformed")
+        guard let id = v["id"]?.stringValue, let title = v["title"]?.stringValue,
+              let teams = v["teams"]?.arrayValue?.compactMap(\.stringValue), let criteria = v["criteria"]?.arrayValue,
+              let holders = v["reveal"]?["holders"]?.arrayValue?.compactMap(\.stringValue),
+              let threshold = v["reveal"]?["threshold"]?.integerValue else { throw bad }
+        self.id = id
+        self.title = title
+        self.teams = teams
+        self.criteria = try criteria.map { c in
+            guard let cid = c["id"]?.stringValue, let ct = c["title"]?.stringValue,
+                  let w = c["weight"]?.stringValue.flatMap(Fixed.init), let mn = c["min"]?.stringValue.flatMap(Fixed.init),
+                  let mx = c["max"]?.stringValue.flatMap(Fixed.init), let st = c["step"]?.stringValue.flatMap(Fixed.init),
+                  st.micros > 0 else { throw bad }
+            return Criterion(id: cid, title: ct, weight: w, min: mn, max: mx, step: st)
+        }
+        self.reveal = RevealRule(holders: try holders.map { try PrincipalID($0) }, threshold: Int(threshold))
+    }
+
+    init(id: String, title: String, teams: [String], criteria: [Criterion], reveal: RevealRule) {
+        self.id = id; self.title = title; self.teams = teams; self.criteria = criteria; self.reveal = reveal
+    }
+}
+
+/// The lifecycle of SPEC §3.
+public enum RoundState: String, Sendable, CaseIterable {
+    case draft, open, closed, shredded
+}
+
+/// A round as stored: its definition, state, the policy version it opened under and its
+/// public key, all signed by the chair.
+public struct Round: Sendable {
+    public let config: RoundConfig
+    public let state: RoundState
+    public let policyVersion: Int?
+    public let publicKey: Curve25519.KeyAgreement.PublicKey?
+    public let version: Int
+
+    public var id: String { config.id }
+
+    /// The bytes the chair signs.
+    func signedBytes(vaultID: String) -> [UInt8] {
+        var e = CanonicalEncoder(domain: "evalvault/round/v1")
+        e.append(vaultID)
+        e.append(config.id)
+        e.append(CanonicalJSON.encode(config.canonicalJSON))
+        e.append(state.rawValue)
+        e.append(Int64(policyVersion ?? 0))
+        e.append(publicKey?.rawRepresentation ?? [])
+        e.append(Int64(version))
+        return e.bytes
+    }
+
+    /// The policy attributes `resource.round`.
+    public var policyAttributes: PolicyValue {
+        .record(["id": .string(id), "state": .string(state.rawValue), "threshold": .long(Int64(config.reveal.threshold))])
+    }
+}

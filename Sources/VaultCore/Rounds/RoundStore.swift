@@ -1,0 +1,185 @@
+import Foundation
+import VaultCrypto
+
+/// Rounds in vault.db: create, open, close, list, show (SPEC §3, §5, §9).
+extension Vault {
+    /// Loads a round and checks the chair's signature with `chairKey` — for an evaluator that is
+    /// the pinned key, so a round (and its public key) swapped by a writer of vault.db is refused.
+    public func round(_ id: String, verifiedWith chairKey: Curve25519.Signing.PublicKey) throws -> Round {
+        let s = try database.prepare("SELECT config, state, policy_version, public_key, version, chair_sig FROM rounds WHERE id = ?").bind(id)
+        guard try s.step() else { throw VaultError.notFound("no round \(id) in this vault") }
+        let config: RoundConfig
+        do { config = try RoundConfig(canonical: try JSONParser.parse(Array(s.text(0).utf8))) } catch {
+            throw VaultError.integrity("round \(id) has a malformed definition")
+        }
+        guard config.id == id, let state = RoundState(rawValue: s.text(1)) else { throw VaultError.integrity("round \(id) has a malformed record") }
+        let publicKey: Curve25519.KeyAgreement.PublicKey?
+        do { publicKey = try s.optionalBlob(3).map { try Curve25519.KeyAgreement.PublicKey(rawRepresentation: $0) } } catch {
+            throw VaultError.integrity("round \(id) has a malformed public key")
+        }
+        let round = Round(config: config, state: state, policyVersion: s.isNull(2) ? nil : s.int(2), publicKey: publicKey, version: s.int(4))
+        guard chairKey.isValidSignature(s.blob(5), for: round.signedBytes(vaultID: self.id)) else {
+            throw VaultError.integrity("round \(id) is not signed by the chair's key (changed in vault.db, or a different chair)")
+        }
+        return round
+    }
+
+    /// Every round id, sorted.
+    public func roundIDs() throws -> [String] {
+        let s = try database.prepare("SELECT id FROM rounds ORDER BY id")
+        var out: [String] = []
+        while try s.step() { out.append(s.text(0)) }
+        return out
+    }
+
+    func store(_ r: Round, signedBy chairKey: Curve25519.Signing.PrivateKey, replacing: Bool) throws {
+        let sig = try chairKey.signature(for: r.signedBytes(vaultID: id))
+        let sql = replacing
+            ? "UPDATE rounds SET config = ?2, state = ?3, policy_version = ?4, public_key = ?5, version = ?6, chair_sig = ?7 WHERE id = ?1"
+            : "INSERT INTO rounds (id, config, state, policy_version, public_key, version, chair_sig) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        try database.prepare(sql).bind(r.id, CanonicalJSON.string(r.config.canonicalJSON), r.state.rawValue, r.policyVersion,
+                                       r.publicKey?.rawRepresentation, r.version, sig).run()
+    }
+
+    func requireChair(_ actor: Actor, action: String, target: String, decision: PolicyDecision) throws {
+        guard actor.principal.role == .chair else {
+            try recordAttempt(AuditRecord(actor: actor, action: action, target: target, decision: decision, outcome: .failed,
+                                          details: ["reason": .string("only the chair signs this")]), signer: actor.keys.signing)
+            throw VaultError.permission("only the chair can do this (it signs the result); \(actor.id) is \(actor.principal.role.rawValue)")
+        }
+    }
+
+    /// `round create`: validated definition (holders enrolled as chair or committee, enabled),
+    /// stored as a draft signed by the chair.
+    public func createRound(_ config: RoundConfig, actor: Actor) throws {
+        let target = "round/\(config.id)"
+        let request = PolicyRequest(principal: Self.attributes(of: actor.principal), action: "round.create",
+                                    resource: ["round": .record(["id": .string(config.id), "state": .string("draft"),
+                                                                 "threshold": .long(Int64(config.reveal.threshold))])])
+        let decision = try authorize(request, actor: actor, target: target)
+        try requireChair(actor, action: "round.create", target: target, decision: decision)
+        if try database.prepare("SELECT 1 FROM rounds WHERE id = ?").bind(config.id).step() {
+            try recordAttempt(AuditRecord(actor: actor, action: "round.create", target: target, decision: decision, outcome: .failed,
+                                          details: ["reason": .string("id taken")]), signer: actor.keys.signing)
+            throw VaultError.usage("a round \(config.id) already exists")
+        }
+        var problems: [String] = []
+        for h in config.reveal.holders {
+            do {
+                let p = try principal(h, verifiedWith: actor.chairKey)
+                if p.role != .chair && p.role != .committee { problems.append("reveal holder \(h) is \(p.role.rawValue), not chair or committee") }
+                if !p.enabled { problems.append("reveal holder \(h) is disabled") }
+            } catch VaultError.notFound {
+                problems.append("reveal holder \(h) is not enrolled (add it with `evalvault principal add`)")
+            }
+        }
+        if !problems.isEmpty {
+            try recordAttempt(AuditRecord(actor: actor, action: "round.create", target: target, decision: decision, outcome: .failed,
+                                          details: ["problems": .integer(Int64(problems.count))]), signer: actor.keys.signing)
+            throw VaultError.invalidData(problems.joined(separator: "\n"))
+        }
+        try database.transaction {
+            try store(Round(config: config, state: .draft, policyVersion: nil, publicKey: nil, version: 1), signedBy: actor.keys.signing, replacing: false)
+            try appendAudit(AuditRecord(actor: actor, action: "round.create", target: target, decision: decision,
+                                        details: ["teams": .integer(Int64(config.teams.count)), "criteria": .integer(Int64(config.criteria.count)),
+                                                  "holders": .integer(Int64(config.reveal.holders.count)),
+                                                  "threshold": .integer(Int64(config.reveal.threshold))]), signer: actor.keys.signing)
+        }
+    }
+
+    static func roundKeyInfo(vaultID: String, roundID: String) -> [UInt8] {
+        var e = CanonicalEncoder(domain: "evalvault/round-key-wrap/v1")
+        e.append(vaultID)
+        e.append(roundID)
+        return e.bytes
+    }
+
+    /// `round open`: a fresh X25519 key pair; the public half signed into the round record, the
+    /// private half wrapped with HPKE to each holder — whole when k = 1, as one Shamir share
+    /// per holder when k > 1 — and then dropped from memory. The round records the policy
+    /// version in force.
+    public func openRound(_ roundID: String, actor: Actor) throws -> Round {
+        let current = try round(roundID, verifiedWith: actor.chairKey)
+        let target = "round/\(roundID)"
+        let decision = try authorize(PolicyRequest(principal: Self.attributes(of: actor.principal), action: "round.open",
+                                                   resource: ["round": current.policyAttributes]), actor: actor, target: target)
+        try requireChair(actor, action: "round.open", target: target, decision: decision)
+        guard current.state == .draft else {
+            try recordAttempt(AuditRecord(actor: actor, action: "round.open", target: target, decision: decision, outcome: .failed,
+                                          details: ["reason": .string("round is \(current.state.rawValue)")]), signer: actor.keys.signing)
+            throw VaultError.usage("round \(roundID) is \(current.state.rawValue); only a draft round can be opened")
+        }
+        let holders = try current.config.reveal.holders.map { try principal($0, verifiedWith: actor.chairKey) }
+        let policyVersion = try policyInForce(chairKey: actor.chairKey).version
+        let key = Curve25519.KeyAgreement.PrivateKey()
+        let k = current.config.reveal.threshold
+        let info = Self.roundKeyInfo(vaultID: id, roundID: roundID)
+        let pieces: [(purpose: String, secret: SecureBytes)] = k == 1
+            ? holders.map { _ in ("round-key", key.rawRepresentation) }
+            : try Shamir.split(key.rawRepresentation, threshold: k, shares: holders.count).map { ("round-share", $0.serialized) }
+        let opened = Round(config: current.config, state: .open, policyVersion: policyVersion, publicKey: key.publicKey, version: current.version + 1)
+        try database.transaction {
+            for (holder, piece) in zip(holders, pieces) {
+                let (enc, ct) = try HPKE.seal(piece.secret, to: holder.publicKeys.agreement, info: info,
+                                              authenticating: Array("\(piece.purpose):\(holder.id.rawValue)".utf8))
+                try database.prepare("INSERT INTO key_wraps (purpose, scope, recipient, enc, ct) VALUES (?, ?, ?, ?, ?)")
+                    .bind(piece.purpose, roundID, holder.id.rawValue, enc, ct).run()
+            }
+            try store(opened, signedBy: actor.keys.signing, replacing: true)
+            try appendAudit(AuditRecord(actor: actor, action: "round.open", target: target, decision: decision,
+                                        details: ["policy_version": .integer(Int64(policyVersion)),
+                                                  "public_key": .string(Base64.encode(key.publicKey.rawRepresentation))]),
+                            signer: actor.keys.signing)
+        }
+        return opened
+    }
+
+    /// `round close`: frozen — nothing can be sealed after — and a checkpoint is signed.
+    public func closeRound(_ roundID: String, actor: Actor) throws -> (Round, Checkpoint.Note) {
+        let current = try round(roundID, verifiedWith: actor.chairKey)
+        let target = "round/\(roundID)"
+        let decision = try authorize(PolicyRequest(principal: Self.attributes(of: actor.principal), action: "round.close",
+                                                   resource: ["round": current.policyAttributes]), actor: actor, target: target)
+        try requireChair(actor, action: "round.close", target: target, decision: decision)
+        guard current.state == .open else {
+            try recordAttempt(AuditRecord(actor: actor, action: "round.close", target: target, decision: decision, outcome: .failed,
+                                          details: ["reason": .string("round is \(current.state.rawValue)")]), signer: actor.keys.signing)
+            throw VaultError.usage("round \(roundID) is \(current.state.rawValue); only an open round can be closed")
+        }
+        let closed = Round(config: current.config, state: .closed, policyVersion: current.policyVersion, publicKey: current.publicKey,
+                           version: current.version + 1)
+        return try database.transaction {
+            let counts = try sealCounts(roundID)
+            try store(closed, signedBy: actor.keys.signing, replacing: true)
+            try appendAudit(AuditRecord(actor: actor, action: "round.close", target: target, decision: decision,
+                                        details: ["batches": .integer(Int64(counts.batches)), "scores": .integer(Int64(counts.scores))]),
+                            signer: actor.keys.signing)
+            return (closed, try signCheckpoint(chair: actor.id, key: actor.keys.signing))
+        }
+    }
+
+    /// How many batches and scores a round holds (visible to readers of vault.db, SPEC §4).
+    public func sealCounts(_ roundID: String) throws -> (batches: Int, scores: Int) {
+        let s = try database.prepare("SELECT count(*), COALESCE(sum(count), 0) FROM batches WHERE round = ?").bind(roundID)
+        _ = try s.step()
+        return (s.int(0), s.int(1))
+    }
+
+    /// `round list` / `round show`: verified with the recorded chair key; the read is audited.
+    public func listRounds(claimedActor: String?) throws -> [Round] {
+        try recordingFailure(actor: claimedActor ?? "anonymous", action: "round.list", target: "rounds") {
+            let key = try recordedChairKey()
+            let rounds = try roundIDs().map { try round($0, verifiedWith: key) }
+            try recordAttempt(AuditRecord(actor: claimedActor ?? "anonymous", authenticated: false, action: "round.list", target: "rounds"), signer: nil)
+            return rounds
+        }
+    }
+
+    public func showRound(_ roundID: String, claimedActor: String?) throws -> Round {
+        try recordingFailure(actor: claimedActor ?? "anonymous", action: "round.show", target: "round/\(roundID)") {
+            let r = try round(roundID, verifiedWith: try recordedChairKey())
+            try recordAttempt(AuditRecord(actor: claimedActor ?? "anonymous", authenticated: false, action: "round.show", target: "round/\(roundID)"), signer: nil)
+            return r
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import VaultCrypto
+
+/// Enrolling and disabling principals (SPEC §3, §9): chair-signed records, identities
+/// encrypted under the vault identity key, every change audited.
+extension Vault {
+    /// `principal add`: enrols a public key under an opaque id (generated when nil) with a role,
+    /// an optional real identity (stored only encrypted) and conflicts. An auditor also receives
+    /// the vault identity key, wrapped to it, so it can later unmask identities under policy.
+    public func addPrincipal(id requested: PrincipalID?, role: Role, publicKeys: PublicKeys, identity: String?,
+                             conflicts: [String], actor: Actor) throws -> Principal {
+        let pid = requested ?? PrincipalID.random(prefix: ["evaluator": "ev", "committee": "cm", "auditor": "au", "chair": "ch"][role.rawValue]!)
+        let target = "principal/\(pid)"
+        let decision = try authorize(PolicyRequest(principal: Self.attributes(of: actor.principal), action: "principal.add",
+                                                   resource: ["target": .string(pid.rawValue)]), actor: actor, target: target)
+        try requireChair(actor, action: "principal.add", target: target, decision: decision)
+        func refuse(_ error: VaultError, _ reason: String) throws -> Never {
+            try recordAttempt(AuditRecord(actor: actor, action: "principal.add", target: target, decision: decision, outcome: .failed,
+                                          details: ["reason": .string(reason)]), signer: actor.keys.signing)
+            throw error
+        }
+        if try database.prepare("SELECT 1 FROM principals WHERE id = ?").bind(pid.rawValue).step() {
+            try refuse(.usage("a principal \(pid) already exists"), "id taken")
+        }
+        let sameKey = try database.prepare("SELECT id FROM principals WHERE x25519_pub = ? OR ed25519_pub = ?")
+            .bind(publicKeys.agreement.rawRepresentation, publicKeys.signing.rawRepresentation)
+        if try sameKey.step() { try refuse(.usage("this public key is already enrolled as \(sameKey.text(0))"), "key reused") }
+        if role == .chair { try refuse(.usage("a vault has one chair, made by `evalvault init`"), "second chair") }
+        for c in conflicts where !Identifier.isValid(c) { try refuse(.usage("conflict \"\(c.prefix(64))\" is not a valid team id"), "bad conflict") }
+        let identityKey = try unwrapIdentityKey(as: actor.id, keys: actor.keys)
+        let p = Principal(id: pid, role: role, publicKeys: publicKeys,
+                          identityCiphertext: try identity.map { try encryptIdentity($0, of: pid, key: identityKey) },
+                          conflicts: conflicts, enabled: true, version: 1)
+        try database.transaction {
+            try insert(p, signedBy: actor.keys.signing)
+            if role == .auditor { try wrapIdentityKey(identityKey, to: p) }
+            try appendAudit(AuditRecord(actor: actor, action: "principal.add", target: target, decision: decision,
+                                        details: ["enrolled": Self.enrolment(p), "conflicts": .integer(Int64(p.conflicts.count)),
+                                                  "identity": .bool(identity != nil)]), signer: actor.keys.signing)
+        }
+        return p
+    }
+
+    /// `principal disable`: the record is re-signed with enabled = false and a higher version.
+    /// A disabled principal can no longer authenticate, and its batches no longer count.
+    public func disablePrincipal(_ pid: PrincipalID, actor: Actor) throws {
+        let target = "principal/\(pid)"
+        let decision = try authorize(PolicyRequest(principal: Self.attributes(of: actor.principal), action: "principal.disable",
+                                                   resource: ["target": .string(pid.rawValue)]), actor: actor, target: target)
+        try requireChair(actor, action: "principal.disable", target: target, decision: decision)
+        let p = try recordingFailure(actor: actor.id.rawValue, action: "principal.disable", target: target) {
+            try principal(pid, verifiedWith: actor.chairKey)
+        }
+        guard p.role != .chair else { throw VaultError.usage("the chair cannot be disabled") }
+        guard p.enabled else { throw VaultError.usage("principal \(pid) is already disabled") }
+        let disabled = Principal(id: p.id, role: p.role, publicKeys: p.publicKeys, identityCiphertext: p.identityCiphertext,
+                                 conflicts: p.conflicts, enabled: false, version: p.version + 1)
+        try database.transaction {
+            let sig = try actor.keys.signing.signature(for: disabled.signedBytes(vaultID: id))
+            try database.prepare("UPDATE principals SET enabled = 0, version = ?, chair_sig = ? WHERE id = ?")
+                .bind(disabled.version, sig, pid.rawValue).run()
+            try appendAudit(AuditRecord(actor: actor, action: "principal.disable", target: target, decision: decision), signer: actor.keys.signing)
+        }
+    }
+
+    /// `principal list`: ids, roles, fingerprints, enabled — never identities. Audited.
+    public func listPrincipals(claimedActor: String?) throws -> [Principal] {
+        try recordingFailure(actor: claimedActor ?? "anonymous", action: "principal.list", target: "principals") {
+            let all = try allPrincipals(verifiedWith: try recordedChairKey())
+            try recordAttempt(AuditRecord(actor: claimedActor ?? "anonymous", authenticated: false, action: "principal.list",
+                                          target: "principals"), signer: nil)
+            return all
+        }
+    }
+}

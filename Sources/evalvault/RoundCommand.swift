@@ -1,0 +1,100 @@
+import ArgumentParser
+import VaultCore
+
+struct RoundCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "round",
+        abstract: "Create, open, close, list and show evaluation rounds.",
+        subcommands: [Create.self, Open.self, Close.self, List.self, Show.self]
+    )
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a draft round from a TOML round file (chair).",
+            discussion: """
+                The file names the round, its teams, its criteria (id, title, weight, min, max,
+                step) and its reveal holders and threshold; see Examples/round-1.toml. Every
+                field is checked, with errors as file:line: key: message.
+
+                Example:
+                  evalvault round create --as chair --config Examples/round-1.toml
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The round file (TOML).") var config: String
+
+        func run() throws {
+            let parsed = try RoundFile.load(path: config)
+            let (vault, actor) = try global.authenticate(action: "round.create", target: "round/\(parsed.id)")
+            try vault.createRound(parsed, actor: actor)
+            Output.line("created round \(parsed.id) (draft): \(parsed.teams.count) teams, \(parsed.criteria.count) criteria, reveal \(parsed.reveal.threshold) of \(parsed.reveal.holders.count)")
+        }
+    }
+
+    struct Open: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Open a round for sealing: makes its key pair and wraps the key to the holders (chair).",
+            discussion: "Example:\n  evalvault round open 2025-R1 --as chair")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The round id.") var id: String
+
+        func run() throws {
+            let (vault, actor) = try global.authenticate(action: "round.open", target: "round/\(id)")
+            let r = try vault.openRound(id, actor: actor)
+            Output.line("opened round \(id) under policy version \(r.policyVersion ?? 0); reveal needs \(r.config.reveal.threshold) of \(r.config.reveal.holders.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    struct Close: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Close a round: nothing more can be sealed; a checkpoint is signed (chair).",
+            discussion: "Example:\n  evalvault round close 2025-R1 --as chair")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The round id.") var id: String
+
+        func run() throws {
+            let (vault, actor) = try global.authenticate(action: "round.close", target: "round/\(id)")
+            let (_, note) = try vault.closeRound(id, actor: actor)
+            Output.line("closed round \(id); audit checkpoint at \(note.checkpoint.size) entries")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List rounds with their state.",
+            discussion: "Example:\n  evalvault round list")
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let vault = try Vault.open(at: global.location)
+            let rounds = try vault.listRounds(claimedActor: global.actor)
+            Output.table(["round", "state", "teams", "criteria", "reveal", "batches", "scores"], try rounds.map { r in
+                let c = try vault.sealCounts(r.id)
+                return [r.id, r.state.rawValue, String(r.config.teams.count), String(r.config.criteria.count),
+                        "\(r.config.reveal.threshold) of \(r.config.reveal.holders.count)", String(c.batches), String(c.scores)]
+            })
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a round: teams, criteria and weights, state, reveal holders, counts.",
+            discussion: "Example:\n  evalvault round show 2025-R1")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The round id.") var id: String
+
+        func run() throws {
+            let vault = try Vault.open(at: global.location)
+            let r = try vault.showRound(id, claimedActor: global.actor)
+            let c = try vault.sealCounts(id)
+            Output.line("round \(r.id): \(r.config.title)")
+            Output.line("state: \(r.state.rawValue)\(r.policyVersion.map { ", opened under policy version \($0)" } ?? "")")
+            Output.line("teams: \(r.config.teams.joined(separator: ", "))")
+            Output.line("reveal: \(r.config.reveal.threshold) of \(r.config.reveal.holders.map(\.rawValue).joined(separator: ", "))")
+            Output.line("sealed: \(c.scores) scores in \(c.batches) batches")
+            Output.line("")
+            Output.table(["criterion", "title", "weight", "min", "max", "step"], r.config.criteria.map {
+                [$0.id, $0.title, $0.weight.description, $0.min.description, $0.max.description, $0.step.description]
+            })
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import VaultCore
+
+struct SealCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seal",
+        abstract: "Seal scores into an open round (evaluator). Nobody can read them back, you included.",
+        discussion: """
+            One score with --team, --criterion and --score, or a whole batch from a CSV file with
+            the header team,criterion,score[,comment]. Every score is checked against its
+            criterion's range and step first; if one row is wrong, nothing is sealed. Sealing the
+            same team and criterion again while the round is open replaces your earlier score.
+
+            Examples:
+              evalvault seal --as ev-1 --round 2025-R1 --team upstage --criterion performance --score 81.5
+              evalvault seal --as ev-1 --round 2025-R1 --csv my-scores.csv
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "The round id.") var round: String
+    @Option(help: "The team.") var team: String?
+    @Option(help: "The criterion.") var criterion: String?
+    @Option(help: "The score, on the criterion's grid.") var score: String?
+    @Option(help: "A comment (sealed with the score; never printed).") var comment: String?
+    @Option(help: "A CSV file of scores: team,criterion,score[,comment].") var csv: String?
+
+    func validate() throws {
+        if csv != nil {
+            guard team == nil, criterion == nil, score == nil, comment == nil else {
+                throw ValidationError("give either --csv FILE or --team, --criterion and --score, not both")
+            }
+        } else {
+            guard team != nil, criterion != nil, score != nil else {
+                throw ValidationError("give --team, --criterion and --score (or --csv FILE)")
+            }
+        }
+    }
+
+    func run() throws {
+        let inputs: [ScoreInput]
+        if let csv {
+            inputs = try ScoreInput.fromCSV(try Files.read(csv, what: "CSV file"), file: csv)
+        } else {
+            guard let value = Fixed(score!) else { throw VaultError.invalidData("\"\(score!.prefix(20))\" is not a number") }
+            inputs = [ScoreInput(team: team!, criterion: criterion!, score: value, comment: comment)]
+        }
+        let (vault, actor) = try global.authenticate(action: "seal", target: "round/\(round)")
+        let bar = csv != nil ? Output.ProgressBar(label: "sealing") : nil
+        let receipt = try vault.seal(inputs, round: round, actor: actor, file: csv, progress: bar?.update)
+        bar?.finish()
+        if global.json {
+            Output.json(["round": receipt.round, "batch": receipt.batchID, "scores": String(receipt.count)])
+        } else {
+            Output.line("sealed \(receipt.count) score\(receipt.count == 1 ? "" : "s") in round \(receipt.round) (batch \(receipt.batchID))")
+        }
+    }
+}

@@ -1,0 +1,361 @@
+import Foundation
+import TestSupport
+import Testing
+import VaultCrypto
+@testable import VaultCore
+
+/// A vault with a chair, two committee members and three evaluators (ev-2 conflicted with
+/// upstage), each with a key file in the test's folder, and helpers to act as any of them.
+final class RoundFixture: @unchecked Sendable {
+    let dir = TemporaryFolder("evalvault-round")
+    let location: VaultLocation
+    let vault: Vault
+    static let kdf = try! Scrypt.Parameters(log2N: 10)
+
+    init() throws {
+        location = VaultLocation(directory: dir.path + "/vault")
+        _ = try Vault.initialize(at: location, chair: PrincipalID("chair"), passphrase: SecureBytes(Array("pw-chair".utf8)),
+                                 identity: "Chair Identity Zeta", kdf: Self.kdf)
+        vault = try Vault.open(at: location)
+        let chair = try actor("chair")
+        for (id, role, conflicts) in [("cm-1", Role.committee, [String]()), ("cm-2", .committee, []), ("ev-1", .evaluator, []),
+                                      ("ev-2", .evaluator, ["upstage"]), ("ev-3", .evaluator, []), ("au-1", .auditor, [])] {
+            let keys = PrivateKeys.generate()
+            try KeyFile.write(keys, to: dir.path + "/\(id)", passphrase: SecureBytes(Array("pw-\(id)".utf8)), kdf: Self.kdf)
+            _ = try vault.addPrincipal(id: PrincipalID(id), role: role, publicKeys: keys.publicKeys,
+                                       identity: "Identity of \(id) Quetzal", conflicts: conflicts, actor: chair)
+        }
+    }
+
+    func keyPath(_ id: String) -> String? { id == "chair" ? nil : dir.path + "/\(id).key" }
+
+    func actor(_ id: String, action: String = "test", passphrase: String? = nil) throws -> Actor {
+        let file = dir.path + "/pass-\(UUID().uuidString)"
+        try Data((passphrase ?? "pw-\(id)").utf8).write(to: URL(fileURLWithPath: file))
+        defer { unlink(file) }
+        return try vault.authenticate(PrincipalID(id), keyPath: keyPath(id),
+                                      passphrase: PassphraseSource(file: file, environmentVariable: "UNUSED", subject: id),
+                                      action: action, target: "test")
+    }
+
+    static let teams = ["naver-cloud", "upstage", "sk-telecom"]
+
+    /// A round with two criteria (one on a 0.5 grid) and the given reveal rule.
+    func makeRound(_ id: String = "R1", holders: [String] = ["chair"], threshold: Int = 1, open: Bool = true) throws {
+        let toml = """
+            id = "\(id)"
+            teams = [\(Self.teams.map { "\"\($0)\"" }.joined(separator: ", "))]
+            [reveal]
+            holders = [\(holders.map { "\"\($0)\"" }.joined(separator: ", "))]
+            threshold = \(threshold)
+            [[criteria]]
+            id = "performance"
+            weight = 40
+            min = 0
+            max = 100
+            step = 0.5
+            [[criteria]]
+            id = "safety"
+            weight = 25
+            min = 1
+            max = 5
+            step = 1
+            """
+        try vault.createRound(try RoundFile.parse(toml, file: "r.toml"), actor: try actor("chair"))
+        if open { _ = try vault.openRound(id, actor: try actor("chair")) }
+    }
+
+    @discardableResult
+    func seal(_ who: String, _ rows: [(String, String, String)], round: String = "R1", comment: String? = nil) throws -> SealReceipt {
+        try vault.seal(rows.map { ScoreInput(team: $0.0, criterion: $0.1, score: Fixed($0.2)!, comment: comment) }, round: round, actor: try actor(who))
+    }
+
+    func open(_ round: String = "R1", holders: [String] = ["chair"]) throws -> [OpenedScore] {
+        let chair = try actor("chair")
+        let r = try vault.round(round, verifiedWith: chair.chairKey)
+        let key = try vault.roundPrivateKey(r, holders: try holders.map { try actor($0) })
+        return try vault.openRound(r, privateKey: key, chairKey: chair.chairKey)
+    }
+}
+
+@Suite("Sealing (SPEC §3, §5)")
+struct SealingTests {
+    @Test("sealed scores open only with the round key, exactly as sealed; re-sealing supersedes")
+    func roundTrip() throws {
+        let f = try RoundFixture()
+        try f.makeRound()
+        try f.seal("ev-1", [("upstage", "performance", "81.5"), ("upstage", "safety", "4")], comment: "strong, but slow")
+        try f.seal("ev-3", [("naver-cloud", "performance", "0"), ("sk-telecom", "performance", "100")])
+        for score in ["60", "75.5", "90"] { try f.seal("ev-1", [("upstage", "performance", score)]) }  // the last one counts
+        let all = try f.open()
+        #expect(all.count == 7)
+        let latest = Vault.latestOnly(all)
+        #expect(latest.count == 4)
+        func units(_ ev: String, _ team: String, _ c: String) -> Int64? {
+            latest.first { $0.evaluator == ev && $0.team == team && $0.criterion == c }?.units
+        }
+        #expect(units("ev-1", "upstage", "performance") == 180)  // 90 / 0.5, the re-seal
+        #expect(units("ev-1", "upstage", "safety") == 3)         // (4 - 1) / 1
+        #expect(units("ev-3", "naver-cloud", "performance") == 0)
+        #expect(units("ev-3", "sk-telecom", "performance") == 200)
+    }
+
+    @Test("an evaluator's keys cannot open any seal, nor unwrap the round key")
+    func evaluatorCannotOpen() throws {
+        let f = try RoundFixture()
+        try f.makeRound("R2", holders: ["chair", "cm-1", "cm-2"], threshold: 2)
+        try f.seal("ev-1", [("upstage", "performance", "70")], round: "R2")
+        let ev = try f.actor("ev-1")
+        let r = try f.vault.round("R2", verifiedWith: ev.chairKey)
+        // Not a holder: no wrap to unwrap, so no key, whatever it holds.
+        #expect(throws: VaultError.self) { try f.vault.roundPrivateKey(r, holders: [ev]) }
+        #expect(throws: VaultError.self) { try f.vault.roundPrivateKey(r, holders: [ev, try f.actor("ev-3")]) }
+        // Its own X25519 key opens no batch and no key wrap in the vault.
+        let s = try f.vault.database.prepare("SELECT b.enc, s.ct FROM batches b JOIN seals s ON s.batch = b.id")
+        var tried = 0
+        while try s.step() {
+            let info = SealFormat.info(vaultID: f.vault.id, roundID: "R2", roundKey: r.publicKey!)
+            let recipient = try HPKE.Recipient(privateKey: ev.keys.agreement, encapsulatedKey: s.blob(0), info: info)
+            #expect(throws: CryptoError.authenticationFailure) { try recipient.open(s.blob(1), sequenceNumber: 0, authenticating: [UInt8]()) }
+            tried += 1
+        }
+        let wraps = try f.vault.database.prepare("SELECT enc, ct FROM key_wraps")
+        while try wraps.step() {
+            #expect(throws: CryptoError.self) {
+                try HPKE.open(wraps.blob(1), encapsulatedKey: wraps.blob(0), using: ev.keys.agreement, info: Vault.roundKeyInfo(vaultID: f.vault.id, roundID: "R2"),
+                              authenticating: Array("round-share:ev-1".utf8))
+            }
+            tried += 1
+        }
+        #expect(tried >= 4)
+        // One holder is not enough; two are; a third changes nothing.
+        #expect(throws: VaultError.self) { try f.open("R2", holders: ["chair"]) }
+        #expect(try f.open("R2", holders: ["chair", "cm-2"]).count == 1)
+        #expect(try f.open("R2", holders: ["cm-1", "cm-2", "chair"]).count == 1)
+    }
+
+    @Test("a ciphertext moved to another team, criterion, position, batch or round is caught when the round is opened", arguments: [
+        "UPDATE seals SET team = 'naver-cloud' WHERE seq = 0",
+        "UPDATE seals SET criterion = 'performance' WHERE seq = 1",
+        "UPDATE seals SET seq = 5 WHERE seq = 1",
+        "UPDATE seals SET ct = (SELECT ct FROM seals s2 WHERE s2.seq = 1 AND s2.batch = seals.batch) WHERE seq = 0",
+        "UPDATE seals SET ct = randomblob(length(ct)) WHERE seq = 0",
+        "UPDATE batches SET enc = zeroblob(32)",
+        "UPDATE batches SET trailer = randomblob(length(trailer))",
+        "UPDATE batches SET count = 1",
+        "DELETE FROM seals WHERE seq = 1",
+    ])
+    func moved(sql: String) throws {
+        let f = try RoundFixture()
+        try f.makeRound()
+        try f.seal("ev-1", [("upstage", "performance", "81.5"), ("upstage", "safety", "4")])
+        try f.vault.database.execute("PRAGMA foreign_keys = OFF")
+        try f.vault.database.execute(sql)
+        let e = #expect(throws: VaultError.self) { try f.open() }
+        #expect(e?.exitStatus == .dataError)
+        #expect(e?.message.contains("integrity") == true && e?.message.contains("batch") == true, "\(e?.message ?? "")")
+    }
+
+    @Test("a batch moved to another round, swapped between batches, or deleted is caught")
+    func movedBatches() throws {
+        let f = try RoundFixture()
+        try f.makeRound("R1")
+        try f.makeRound("R2")
+        try f.seal("ev-1", [("upstage", "performance", "81.5")], round: "R1")
+        try f.seal("ev-3", [("upstage", "performance", "50")], round: "R2")
+        try f.seal("ev-3", [("sk-telecom", "performance", "50")], round: "R2")
+        try f.vault.database.execute("UPDATE batches SET round = 'R2' WHERE round = 'R1'")
+        #expect(throws: VaultError.self) { try f.open("R2") }
+        try f.vault.database.execute("UPDATE batches SET round = 'R1' WHERE id = (SELECT min(id) FROM batches)")
+        // Deleting a batch (and its seals) is caught by the audit count.
+        let g = try RoundFixture()
+        try g.makeRound()
+        try g.seal("ev-1", [("upstage", "performance", "81.5")])
+        try g.seal("ev-3", [("upstage", "performance", "20")])
+        try g.vault.database.execute("PRAGMA foreign_keys = OFF")
+        try g.vault.database.execute("DELETE FROM seals WHERE batch = (SELECT min(id) FROM batches); DELETE FROM batches WHERE id = (SELECT min(id) FROM batches)")
+        let e = #expect(throws: VaultError.self) { try g.open() }
+        #expect(e?.message.contains("audit log records 2 seals") == true)
+    }
+
+    @Test("conflicted, disabled, and after-close seals are denied and store nothing")
+    func denials() throws {
+        let f = try RoundFixture()
+        try f.makeRound()
+        let conflicted = #expect(throws: VaultError.self) { try f.seal("ev-2", [("sk-telecom", "performance", "60"), ("upstage", "performance", "60")]) }
+        #expect(conflicted == .denied(policyIDs: ["no-seal-with-conflict"]))
+        #expect(try f.vault.sealCounts("R1").batches == 0)
+        try f.seal("ev-2", [("sk-telecom", "performance", "60")])
+        try f.vault.disablePrincipal(PrincipalID("ev-3"), actor: try f.actor("chair"))
+        let disabled = #expect(throws: VaultError.self) { try f.seal("ev-3", [("sk-telecom", "performance", "60")]) }
+        #expect(disabled?.exitStatus == .noPermission && disabled?.message.contains("disabled") == true)
+        _ = try f.vault.closeRound("R1", actor: try f.actor("chair"))
+        let closed = #expect(throws: VaultError.self) { try f.seal("ev-1", [("sk-telecom", "performance", "60")]) }
+        #expect(closed == .denied(policyIDs: []))
+        #expect(try f.vault.sealCounts("R1").batches == 1)
+        // A disabled evaluator's earlier batch no longer counts: opening refuses the round.
+        let g = try RoundFixture()
+        try g.makeRound()
+        try g.seal("ev-3", [("sk-telecom", "performance", "60")])
+        try g.vault.disablePrincipal(PrincipalID("ev-3"), actor: try g.actor("chair"))
+        let e = #expect(throws: VaultError.self) { try g.open() }
+        #expect(e?.message.contains("disabled") == true)
+    }
+
+    @Test("scores are checked against the grid, team and criterion before anything is sealed")
+    func validation() throws {
+        let f = try RoundFixture()
+        try f.makeRound()
+        for (team, criterion, score, fragment) in [
+            ("upstage", "performance", "81.3", "use 0 to 100 in steps of 0.5"), ("upstage", "performance", "100.5", "use 0 to 100"),
+            ("upstage", "safety", "0", "use 1 to 5 in steps of 1"), ("upstage", "safety", "2.5", "in steps of 1"),
+            ("openai", "safety", "2", "team \"openai\" is not in round R1"), ("upstage", "speed", "2", "criterion \"speed\" is not in round R1"),
+        ] {
+            let e = #expect(throws: VaultError.self) { try f.seal("ev-1", [(team, criterion, score)]) }
+            #expect(e?.exitStatus == .dataError && e?.message.contains(fragment) == true, "\(e?.message ?? "")")
+        }
+        let csv = Array("team,criterion,score,comment\nupstage,performance,80,ok\nupstage,safety,9,\"too high\"\nsk-telecom,safety,3,\n".utf8)
+        let e = #expect(throws: VaultError.self) {
+            try f.vault.seal(try ScoreInput.fromCSV(csv, file: "s.csv"), round: "R1", actor: try f.actor("ev-1"), file: "s.csv")
+        }
+        #expect(e?.message.hasPrefix("s.csv:3: score 9 is not allowed for criterion safety") == true)
+        #expect(e?.message.hasSuffix("nothing was sealed") == true)
+        let twice = #expect(throws: VaultError.self) { try f.seal("ev-1", [("upstage", "safety", "3"), ("upstage", "safety", "4")]) }
+        #expect(twice?.message.contains("scored twice") == true)
+        #expect(try f.vault.sealCounts("R1").batches == 0)
+    }
+
+    @Test("a round key swapped by a writer of vault.db is refused by an evaluator who pinned the chair")
+    func pinnedChair() throws {
+        let f = try RoundFixture()
+        try f.makeRound()
+        try f.seal("ev-1", [("upstage", "performance", "81.5")])  // pins the chair's key
+        // The attacker writes vault.db: a new chair key, the chair's record re-signed with it,
+        // and the round re-signed with a round key of the attacker's.
+        let forger = PrivateKeys.generate()
+        let chair = try f.vault.principal(PrincipalID("chair"), verifiedWith: try f.actor("chair").chairKey)
+        let fakeChair = Principal(id: chair.id, role: .chair, publicKeys: forger.publicKeys, identityCiphertext: nil, conflicts: [], enabled: true, version: 9)
+        try f.vault.database.prepare("UPDATE principals SET x25519_pub = ?, ed25519_pub = ?, identity_ct = NULL, version = 9, chair_sig = ? WHERE id = 'chair'")
+            .bind(forger.publicKeys.agreement.rawRepresentation, forger.publicKeys.signing.rawRepresentation,
+                  try forger.signing.signature(for: fakeChair.signedBytes(vaultID: f.vault.id))).run()
+        let round = try f.vault.round("R1", verifiedWith: chair.publicKeys.signing)
+        let evil = Curve25519.KeyAgreement.PrivateKey()
+        let swapped = Round(config: round.config, state: .open, policyVersion: round.policyVersion, publicKey: evil.publicKey, version: round.version + 1)
+        try f.vault.database.prepare("UPDATE rounds SET public_key = ?, version = ?, chair_sig = ? WHERE id = 'R1'")
+            .bind(evil.publicKey.rawRepresentation, swapped.version, try forger.signing.signature(for: swapped.signedBytes(vaultID: f.vault.id))).run()
+        let e = #expect(throws: VaultError.self) { try f.seal("ev-1", [("upstage", "safety", "3")]) }
+        #expect(e?.message.contains("integrity") == true)
+        #expect(try f.vault.sealCounts("R1").batches == 1)
+        // A fresh evaluator with no pin would pin the forged chair key (the TOFU limit), but its
+        // own record is not signed by the forger, so it is refused as well.
+        let fresh = #expect(throws: VaultError.self) { try f.actor("ev-3") }
+        #expect(fresh?.message.contains("integrity") == true)
+    }
+
+    @Test("no score, comment, identity or passphrase in vault.db, its WAL or Keys/ (SPEC §4.1)")
+    func confidentialityAtRest() throws {
+        let f = try RoundFixture()
+        try f.makeRound()
+        let comment = "Comment-Xylophone-Marker"
+        try f.seal("ev-1", [("upstage", "performance", "93.5"), ("upstage", "safety", "4")], comment: comment)
+        try f.seal("ev-3", [("naver-cloud", "performance", "17.5")], comment: comment)
+        // Keep the WAL alive: a second connection mid-use, as during a command.
+        let other = try Vault.open(at: f.location)
+        _ = try other.sealCounts("R1")
+        let files = f.dir.allFiles().filter { $0.hasPrefix(f.location.directory) }
+        #expect(files.contains { $0.hasSuffix("vault.db-wal") }, "the WAL should exist while a connection is open: \(files)")
+        var needles: [[UInt8]] = ["93.5", "17.5", comment, "Quetzal", "Chair Identity Zeta", "pw-chair", "pw-ev-1"].map { Array($0.utf8) }
+        // The plaintext encoding of each score (version byte, then units as Int64 big-endian).
+        for units: Int64 in [187, 3, 35] { needles.append([1] + (0..<8).map { UInt8(truncatingIfNeeded: units >> (8 * (7 - $0))) }) }
+        for file in files {
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+            for n in needles { #expect(!bytes.contains(bytes: n), "\(file) holds \(String(decoding: n, as: UTF8.self))") }
+        }
+    }
+}
+
+@Suite("Round files and CSV")
+struct RoundFileTests {
+    static let valid = """
+        id = "2025-R1"
+        teams = ["a", "b"]
+        [reveal]
+        holders = ["chair", "cm-1"]
+        threshold = 2
+        [[criteria]]
+        id = "p"
+        weight = 40
+        min = 0
+        max = 100
+        step = 0.5
+        [[criteria]]
+        id = "q"
+        weight = 2.5
+        min = 0
+        max = 1
+        step = 0.1
+        """
+
+    @Test("a valid file loads exactly (0.1 stays 0.1)")
+    func valid() throws {
+        let c = try RoundFile.parse(Self.valid, file: "r.toml")
+        #expect(c.id == "2025-R1" && c.teams == ["a", "b"] && c.reveal.threshold == 2)
+        #expect(c.criteria[1].step == Fixed("0.1")! && c.criteria[1].stepCount == 10 && c.criteria[1].weight == Fixed("2.5")!)
+        #expect(try c.criteria[1].units(of: Fixed("0.3")!) == 3)
+    }
+
+    @Test("each invalid field is reported with file, line and key", arguments: [
+        ("weight = 40", "weight = 0", "r.toml:8: criteria[1].weight: must be greater than 0 (is 0)"),
+        ("weight = 40", "weight = -3", "r.toml:8: criteria[1].weight: must be greater than 0 (is -3)"),
+        ("min = 0\nmax = 100", "min = 100\nmax = 100", "r.toml:9: criteria[1].min: must be less than max (100 ≥ 100)"),
+        ("step = 0.5", "step = 0.3", "r.toml:11: criteria[1].step: 0.3 does not divide the range 0 to 100"),
+        ("threshold = 2", "threshold = 3", "r.toml:5: reveal.threshold: is 3 but there are only 2 holders"),
+        ("id = \"q\"", "id = \"p\"", "r.toml:13: criteria[2].id: criterion \"p\" is defined twice"),
+        ("teams = [\"a\", \"b\"]", "teams = [\"a\", \"a\"]", "r.toml:2: teams: team \"a\" is listed twice"),
+        ("holders = [\"chair\", \"cm-1\"]", "holders = [\"chair\", \"chair\"]", "r.toml:4: reveal.holders: holder chair is listed twice"),
+        ("id = \"2025-R1\"", "id = \"2025 R1\"", "r.toml:1: id: \"2025 R1\" is not a valid round id (letters, digits, '-', '_', '.')"),
+        ("step = 0.5", "step = 0.5\ncolour = \"red\"", "r.toml:12: criteria[1].colour: unknown key"),
+        ("threshold = 2", "threshold = 2\n[oops", "r.toml:6:6: Error while parsing table header"),
+    ])
+    func invalid(find: String, replace: String, expected: String) {
+        let e = #expect(throws: VaultError.self) { try RoundFile.parse(Self.valid.replacingOccurrences(of: find, with: replace), file: "r.toml") }
+        #expect(e?.exitStatus == .dataError)
+        #expect(e?.message.components(separatedBy: "\n").contains { $0.hasPrefix(expected) } == true, "\(e?.message ?? "")")
+    }
+
+    @Test("holders must be enrolled chair or committee members")
+    func holders() throws {
+        let f = try RoundFixture()
+        for (holders, fragment) in [(["chair", "ev-1"], "reveal holder ev-1 is evaluator, not chair or committee"),
+                                    (["chair", "cm-9"], "reveal holder cm-9 is not enrolled")] {
+            let toml = RoundFileTests.valid.replacingOccurrences(of: "holders = [\"chair\", \"cm-1\"]",
+                                                                 with: "holders = [\(holders.map { "\"\($0)\"" }.joined(separator: ", "))]")
+            let e = #expect(throws: VaultError.self) { try f.vault.createRound(try RoundFile.parse(toml, file: "r"), actor: try f.actor("chair")) }
+            #expect(e?.message.contains(fragment) == true, "\(e?.message ?? "")")
+        }
+    }
+
+    @Test("RFC 4180: quotes, doubled quotes, commas and line breaks in fields, CRLF; errors name the line")
+    func csv() throws {
+        let text = "team,criterion,score,comment\r\nupstage,performance,81.5,\"fast, \"\"clean\"\"\nand tidy\"\r\n\r\nnc-ai,safety,3,\n"
+        let r = try CSVReader.parse(Array(text.utf8), file: "f.csv")
+        #expect(r.map(\.line) == [1, 2, 5])
+        #expect(r[1].fields == ["upstage", "performance", "81.5", "fast, \"clean\"\nand tidy"])
+        #expect(r[2].fields == ["nc-ai", "safety", "3", ""])
+        for (bad, message) in [("a,b\"c\n", "f.csv:1: a quote inside an unquoted field"), ("a,\"b\"c\n", "f.csv:1: text after a closing quote"),
+                               ("x\n\"open", "f.csv:2: a quoted field is never closed")] {
+            let e = #expect(throws: VaultError.self) { try CSVReader.parse(Array(bad.utf8), file: "f.csv") }
+            #expect(e?.message.hasPrefix(message) == true, "\(e?.message ?? "")")
+        }
+        let e = #expect(throws: VaultError.self) { try ScoreInput.fromCSV(Array("team,criterion,score\na,b\nc,d,x\n".utf8), file: "s.csv") }
+        #expect(e?.message == "s.csv:2: expected 3 fields, found 2\ns.csv:3: \"x\" is not a number\nnothing was sealed")
+        #expect(throws: VaultError.self) { try ScoreInput.fromCSV(Array("team,score\n".utf8), file: "s.csv") }
+    }
+
+    @Test("Fixed: exact parsing and printing")
+    func fixed() {
+        #expect(Fixed("81.5")?.micros == 81_500_000 && Fixed("-0.25")?.description == "-0.25" && Fixed("100")?.description == "100")
+        #expect(Fixed(double: 0.1) == Fixed("0.1") && Fixed(double: 2.5) == Fixed("2.5"))
+        for bad in ["", ".", "1.", ".5", "1e3", "1.0000001", "abc", "1,5", "99999999999999"] { #expect(Fixed(bad) == nil, "\(bad)") }
+    }
+}
