@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore", "TestSupport"],
                     exclude: ["Policies"], swiftSettings: strict),
         // The CLI, tested as a user runs it: scenario files in testdata/, one harness.
-        .testTarget(name: "evalvaultTests", dependencies: ["evalvault", "TestSupport"],
+        .testTarget(name: "evalvaultTests", dependencies: ["evalvault", "VaultCore", "TestSupport"],
                     exclude: ["testdata"], swiftSettings: strict),
 
     ],

@@ -47,13 +47,30 @@ extension Vault {
     /// the same transaction as its effect.
     public func authorize(_ request: PolicyRequest, actor: Actor, target: String,
                           details: [String: JSONValue] = [:]) throws -> PolicyDecision {
-        let decision = try policyInForce(chairKey: actor.chairKey).set.evaluate(request)
-        if !decision.allowed {
-            try recordAttempt(AuditRecord(actor: actor, action: request.action, target: target, decision: decision, details: details),
-                              signer: actor.keys.signing)
-            throw VaultError.denied(policyIDs: decision.determining)
+        try authorize([request], actor: actor, target: target, details: details)
+    }
+
+    /// Several requests of one command (a batch's places) under one load of the policy: all
+    /// must be allowed. The first denial is recorded and thrown; otherwise the last decision is
+    /// returned (they share the policy hash; the determining ids are merged).
+    public func authorize(_ requests: [PolicyRequest], actor: Actor, target: String,
+                          details: [String: JSONValue] = [:]) throws -> PolicyDecision {
+        precondition(!requests.isEmpty)
+        let set = try policyInForce(chairKey: actor.chairKey).set
+        var determining = Set<String>()
+        var last: PolicyDecision?
+        for request in requests {
+            let decision = set.evaluate(request)
+            if !decision.allowed {
+                try recordAttempt(AuditRecord(actor: actor, action: request.action, target: target, decision: decision, details: details),
+                                  signer: actor.keys.signing)
+                throw VaultError.denied(policyIDs: decision.determining)
+            }
+            determining.formUnion(decision.determining)
+            last = decision
         }
-        return decision
+        return PolicyDecision(allowed: true, determining: determining.sorted(), errors: last!.errors,
+                              policySHA256: last!.policySHA256, traces: [])
     }
 
     /// The request attributes of an authenticated principal.

@@ -69,13 +69,14 @@ extension Vault {
         var units: [Int64] = []
         units.reserveCapacity(inputs.count)
         var seen: [String: Int] = [:]
+        let teams = Set(round.config.teams)
         for (index, s) in inputs.enumerated() {
             let at = s.line.map { "\(file ?? "input"):\($0): " } ?? ""
             if let first = seen.updateValue(index, forKey: s.team + "\u{0}" + s.criterion) {
                 problems.append("\(at)team \(s.team.prefix(64)), criterion \(s.criterion.prefix(64)) is scored twice in this batch (first \(inputs[first].line.map { "at line \($0)" } ?? "earlier"))")
                 continue
             }
-            guard round.config.teams.contains(s.team) else {
+            guard teams.contains(s.team) else {
                 problems.append("\(at)team \"\(s.team.prefix(64))\" is not in round \(roundID) (teams: \(round.config.teams.joined(separator: ", ")))")
                 continue
             }
@@ -97,14 +98,13 @@ extension Vault {
             throw VaultError.invalidData(problems.joined(separator: "\n") + (inputs.count > 1 ? "\nnothing was sealed" : ""))
         }
         // The policy decides each distinct place; one denial refuses the whole batch.
-        var decision: PolicyDecision?
-        var asked = Set<String>()
-        for s in inputs where asked.insert(s.team + "\u{0}" + s.criterion).inserted {
-            decision = try authorize(PolicyRequest(principal: Self.attributes(of: actor.principal), action: "seal",
-                                                   resource: ["round": round.policyAttributes, "team": .string(s.team), "criterion": .string(s.criterion)]),
-                                     actor: actor, target: target, details: ["scores": .integer(Int64(inputs.count))])
+        let principal = Self.attributes(of: actor.principal)
+        let requests = inputs.map {
+            PolicyRequest(principal: principal, action: "seal",
+                          resource: ["round": round.policyAttributes, "team": .string($0.team), "criterion": .string($0.criterion)])
         }
-        guard let roundKey = round.publicKey, let decision else { throw VaultError.integrity("round \(roundID) is open but has no public key") }
+        let decision = try authorize(requests, actor: actor, target: target, details: ["scores": .integer(Int64(inputs.count))])
+        guard let roundKey = round.publicKey else { throw VaultError.integrity("round \(roundID) is open but has no public key") }
 
         // Seal: one encapsulation, one AEAD message per score, then the signed trailer.
         let batchID = SecureRandom.bytes(count: 16)

@@ -1,0 +1,99 @@
+import Foundation
+import TestSupport
+import Testing
+import VaultCore
+import VaultCrypto
+
+/// Crash safety (SPEC §4.8): commands killed with SIGKILL at random moments leave a consistent
+/// vault that still holds everything the CLI reported as done.
+@Suite("Crash safety", .serialized)
+struct CrashTests {
+    /// A vault with a chair (also the round's only reveal holder) and one evaluator, and an open
+    /// round of 500 teams × 8 criteria so one CSV can carry thousands of scores.
+    final class Setup: @unchecked Sendable {
+        let work = TemporaryFolder("evalvault-crash")
+        var env = Subprocess.baseEnvironment
+        let binary = Subprocess.evalvaultPath
+
+        init() throws {
+            env["EVALVAULT_DIR"] = work.path + "/vault"
+            env["EVALVAULT_PASSPHRASE"] = "chair pw"
+            try run(["init", "--chair", "chair", "--kdf-cost", "10"])
+            var evEnv = env
+            evEnv["EVALVAULT_PASSPHRASE"] = "ev pw"
+            try run(["keygen", "--out", work.path + "/ev-1", "--kdf-cost", "10"], env: evEnv)
+            try run(["principal", "add", "ev-1", "--as", "chair", "--role", "evaluator", "--pubkey", work.path + "/ev-1.pub"])
+            let teams = (0..<500).map { "\"t\($0)\"" }.joined(separator: ", ")
+            let criteria = (0..<8).map { "[[criteria]]\nid = \"c\($0)\"\nweight = \($0 + 1)\nmin = 0\nmax = 100\nstep = 0.5\n" }.joined()
+            try Data("id = \"R\"\nteams = [\(teams)]\n[reveal]\nholders = [\"chair\"]\nthreshold = 1\n\(criteria)".utf8)
+                .write(to: URL(fileURLWithPath: work.path + "/round.toml"))
+            try run(["round", "create", "--as", "chair", "--config", work.path + "/round.toml"])
+            try run(["round", "open", "R", "--as", "chair"])
+        }
+
+        @discardableResult
+        func run(_ args: [String], env: [String: String]? = nil) throws -> Subprocess.Result {
+            let r = try Subprocess.run(binary, args, environment: env ?? self.env, directory: work.path)
+            guard r.status == 0 else { throw ScenarioError(description: "\(args.joined(separator: " ")): \(r.status) \(r.stderr)") }
+            return r
+        }
+
+        /// A CSV of `rows` scores on distinct places, values varying with `salt`.
+        func csv(rows: Int, salt: Int) throws -> String {
+            var text = "team,criterion,score\n"
+            for i in 0..<rows { text += "t\(i / 8),c\(i % 8),\(Double((i * 7 + salt * 13) % 201) / 2)\n" }
+            let path = work.path + "/scores-\(salt).csv"
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+    }
+
+    @Test("seal --csv killed at random points, 24 times: integrity ok, every reported batch present and opening, the log verifies")
+    func killSeal() throws {
+        let s = try Setup()
+        var evEnv = s.env
+        evEnv["EVALVAULT_PASSPHRASE"] = "ev pw"
+        let args = { (file: String) in ["seal", "--as", "ev-1", "--key", s.work.path + "/ev-1.key", "--round", "R", "--csv", file] }
+        // Calibrate: how long one uninterrupted run takes here.
+        let started = Date()
+        let first = try s.run(args(try s.csv(rows: 4000, salt: 0)), env: evEnv)
+        let duration = Date().timeIntervalSince(started)
+        var reported = Set([try #require(first.stdout.firstMatch(of: /batch ([0-9a-f]{32})/)).1].map(String.init))
+        var killed = 0, completed = 0
+        for attempt in 1...24 {
+            let file = try s.csv(rows: 4000, salt: attempt)
+            let child = try Subprocess.spawn(s.binary, args(file), environment: evEnv, directory: s.work.path)
+            usleep(UInt32(Double.random(in: 0...(duration * 1.2)) * 1_000_000))
+            kill(child.pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(child.pid, &status, 0)
+            let result = child.result(status: status)
+            if result.status == 0, let m = result.stdout.firstMatch(of: /batch ([0-9a-f]{32})/) {
+                reported.insert(String(m.1))
+                completed += 1
+            } else {
+                #expect(result.status == 128 + SIGKILL, "attempt \(attempt) failed on its own: \(result.stderr)")
+                killed += 1
+            }
+        }
+        print("crash test, seal --csv (\(String(format: "%.2f", duration)) s per run): \(killed) killed mid-run, \(completed) completed")
+        #expect(killed >= 10, "the kill points should mostly land inside the run")
+
+        // Consistent, and everything reported is there and opens.
+        let vault = try Vault.open(at: VaultLocation(directory: s.work.path + "/vault"))
+        let check = try vault.database.prepare("PRAGMA integrity_check")
+        #expect(try check.step() && check.text(0) == "ok")
+        let pass = s.work.path + "/chair-pass"
+        try Data("chair pw".utf8).write(to: URL(fileURLWithPath: pass))
+        let chair = try vault.authenticate(PrincipalID("chair"), keyPath: nil,
+                                           passphrase: PassphraseSource(file: pass, environmentVariable: "X", subject: "chair"),
+                                           action: "test", target: "test")
+        let round = try vault.round("R", verifiedWith: chair.chairKey)
+        let scores = try vault.openRound(round, privateKey: try vault.roundPrivateKey(round, holders: [chair]), chairKey: chair.chairKey)
+        let present = Set(scores.map { Hex.encode($0.batch) })
+        #expect(reported.isSubset(of: present), "reported but missing: \(reported.subtracting(present))")
+        #expect(scores.count == present.count * 4000, "every batch is whole")
+        try s.run(["audit", "export", "--as", "chair", "--out", s.work.path + "/audit.jsonl"])
+        #expect(try s.run(["audit", "verify", s.work.path + "/audit.jsonl"]).stdout.hasPrefix("ok: "))
+    }
+}
