@@ -10,7 +10,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evalvault-bench",
         abstract: "EvalVault benchmarks (SPEC §10). Build in release: swift run -c release evalvault-bench …",
-        subcommands: [AuditBench.self]
+        subcommands: [AuditBench.self, SealBench.self]
     )
 }
 
@@ -87,5 +87,80 @@ struct AuditBench: ParsableCommand {
         print("  export (streaming):             \(rate(summary.size, exportSeconds))")
         print("  verify (offline, 1 core):       \(rate(summary.size, verifySeconds))")
         print("  peak resident memory:           \(usage.ru_maxrss / 1024) MiB")
+    }
+}
+
+/// A temporary vault with a chair and one evaluator, for the benchmarks.
+struct BenchVault {
+    let dir = NSTemporaryDirectory() + "evalvault-bench-\(UUID().uuidString)"
+    let vault: Vault
+    let chair: Actor
+    let evaluator: Actor
+
+    init() throws {
+        let location = VaultLocation(directory: dir + "/vault")
+        let kdf = try Scrypt.Parameters(log2N: 10)
+        _ = try Vault.initialize(at: location, chair: PrincipalID("chair"), passphrase: SecureBytes(Array("bench".utf8)), identity: nil, kdf: kdf)
+        try Data("bench".utf8).write(to: URL(fileURLWithPath: dir + "/pass"))
+        vault = try Vault.open(at: location)
+        let source = PassphraseSource(file: dir + "/pass", environmentVariable: "UNUSED", subject: "bench")
+        chair = try vault.authenticate(PrincipalID("chair"), keyPath: nil, passphrase: source, action: "bench", target: "bench")
+        let keys = PrivateKeys.generate()
+        try KeyFile.write(keys, to: dir + "/ev-1", passphrase: SecureBytes(Array("bench".utf8)), kdf: kdf)
+        _ = try vault.addPrincipal(id: PrincipalID("ev-1"), role: .evaluator, publicKeys: keys.publicKeys, identity: nil, conflicts: [], actor: chair)
+        evaluator = try vault.authenticate(PrincipalID("ev-1"), keyPath: dir + "/ev-1.key", passphrase: source, action: "bench", target: "bench")
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: dir) }
+
+    static func peakMiB() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss / 1024
+    }
+}
+
+/// Bulk seal from one CSV (SPEC §10: ≥ 300,000 scores/s).
+struct SealBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seal",
+        abstract: "Seal N scores from one CSV file as one batch, in process: read, parse, check, seal, commit.",
+        discussion: "The round has 10,000 teams × 100 criteria, so one evaluator's batch can hold a million distinct places.")
+
+    @Option(help: "How many scores.") var scores = 1_000_000
+
+    func run() throws {
+        let b = try BenchVault()
+        defer { b.remove() }
+        let teams = 10_000, criteria = 100
+        let toml = "id = \"B\"\nteams = [\((0..<teams).map { "\"t\($0)\"" }.joined(separator: ","))]\n[reveal]\nholders = [\"chair\"]\nthreshold = 1\n"
+            + (0..<criteria).map { "[[criteria]]\nid = \"c\($0)\"\nweight = 1\nmin = 0\nmax = 100\nstep = 0.5\n" }.joined()
+        try b.vault.createRound(try RoundFile.parse(toml, file: "bench.toml"), actor: b.chair)
+        _ = try b.vault.openRound("B", actor: b.chair)
+
+        // Deterministic data: place i is (t[i / 100], c[i % 100]), score from a fixed LCG.
+        var csv = "team,criterion,score\n"
+        var x: UInt64 = 42
+        for i in 0..<scores {
+            x = x &* 6364136223846793005 &+ 1442695040888963407
+            csv += "t\(i / criteria),c\(i % criteria),\(Double(x >> 33 % 201) / 2)\n"
+        }
+        let path = b.dir + "/scores.csv"
+        try Data(csv.utf8).write(to: URL(fileURLWithPath: path))
+        csv = ""
+
+        var t = Date()
+        let bytes = try Files.read(path, what: "CSV")
+        let inputs = try ScoreInput.fromCSV(bytes, file: path)
+        let parseSeconds = Date().timeIntervalSince(t)
+        t = Date()
+        let receipt = try b.vault.seal(inputs, round: "B", actor: b.evaluator, file: path)
+        let sealSeconds = Date().timeIntervalSince(t)
+        let total = parseSeconds + sealSeconds
+        print("bulk seal, \(receipt.count) scores in one batch:")
+        print(String(format: "  read + parse CSV:        %.2f s", parseSeconds))
+        print(String(format: "  check + seal + commit:   %.2f s", sealSeconds))
+        print(String(format: "  end to end (in process): %.0f scores/s (%.2f s); SPEC §10 target 300,000/s", Double(receipt.count) / total, total))
+        print("  peak resident memory:    \(BenchVault.peakMiB()) MiB")
     }
 }
