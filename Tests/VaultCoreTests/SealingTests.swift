@@ -19,7 +19,8 @@ final class RoundFixture: @unchecked Sendable {
         vault = try Vault.open(at: location)
         let chair = try actor("chair")
         for (id, role, conflicts) in [("cm-1", Role.committee, [String]()), ("cm-2", .committee, []), ("ev-1", .evaluator, []),
-                                      ("ev-2", .evaluator, ["upstage"]), ("ev-3", .evaluator, []), ("au-1", .auditor, [])] {
+                                      ("ev-2", .evaluator, ["upstage"]), ("ev-3", .evaluator, []), ("ev-4", .evaluator, []),
+                                      ("au-1", .auditor, [])] {
             let keys = PrivateKeys.generate()
             try KeyFile.write(keys, to: dir.path + "/\(id)", passphrase: SecureBytes(Array("pw-\(id)".utf8)), kdf: Self.kdf)
             _ = try vault.addPrincipal(id: PrincipalID(id), role: role, publicKeys: keys.publicKeys,

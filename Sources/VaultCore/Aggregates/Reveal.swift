@@ -1,0 +1,165 @@
+import Foundation
+import VaultCrypto
+
+/// What a reveal asks for.
+public struct RevealRequest: Sendable {
+    public let round: String
+    public let stat: Statistic
+    public let by: [String]
+    public let trim: Fixed?
+    public let advance: Int?
+    public let precision: Int
+    public let format: RevealFormat
+
+    public init(round: String, stat: Statistic, by: [String], trim: Fixed?, advance: Int?, precision: Int, format: RevealFormat) {
+        self.round = round; self.stat = stat; self.by = by; self.trim = trim; self.advance = advance
+        self.precision = precision; self.format = format
+    }
+}
+
+/// What a reveal produced: the exact output bytes (the audit entry holds their hash), the
+/// computed result, and, with `--publish`, the signed result statement.
+public struct RevealOutcome: Sendable {
+    public let output: [UInt8]
+    public let result: AggregateResult
+    public let statement: [UInt8]?
+}
+
+extension Vault {
+    /// `reveal` (SPEC §5, §6, §7). The policy is asked twice: before any key is unwrapped or
+    /// seal opened (who, statistic, grouping, round state, how many holders), and after
+    /// decryption but before anything is rendered (with `min_group`). Every batch is verified
+    /// before anything counts. Only the output's SHA-256 goes into the audit log.
+    public func reveal(_ request: RevealRequest, actor: Actor, coHolders: [Actor], publish: Bool,
+                       progress: ((Int, Int) -> Void)? = nil) throws -> RevealOutcome {
+        let target = "round/\(request.round)"
+        let round = try recordingFailure(actor: actor.id.rawValue, action: "reveal", target: target) {
+            try self.round(request.round, verifiedWith: actor.chairKey)
+        }
+        for h in coHolders where h.chairKey != actor.chairKey {
+            throw VaultError.integrity("\(h.id) trusts a different chair key than \(actor.id)")
+        }
+        let holders = ([actor] + coHolders).filter { round.config.reveal.holders.contains($0.id) }
+        let holderIDs = Set(holders.map(\.id))
+        var details: [String: JSONValue] = [
+            "stat": .string(request.stat.rawValue), "by": .array(request.by.map { .string($0) }),
+            "precision": .integer(Int64(request.precision)), "format": .string(request.format.rawValue),
+            "holders": .array(holderIDs.sorted().map { .string($0.rawValue) }),
+        ]
+        if let t = request.trim { details["trim"] = .string(t.description) }
+        if let a = request.advance { details["advance"] = .integer(Int64(a)) }
+        func policyRequest(minGroup: Int?) -> PolicyRequest {
+            var resource: [String: PolicyValue] = ["round": round.policyAttributes, "stat": .string(request.stat.rawValue),
+                                                   "by": .list(request.by.map { .string($0) })]
+            if let minGroup { resource["min_group"] = .long(Int64(minGroup)) }
+            return PolicyRequest(principal: Self.attributes(of: actor.principal), action: "reveal", resource: resource,
+                                 context: ["holders": .long(Int64(holderIDs.count))])
+        }
+
+        // 1. Before anything is decrypted.
+        _ = try authorize(policyRequest(minGroup: nil), actor: actor, target: target, details: details)
+        guard !request.by.contains("evaluator") else {
+            // Whatever a policy says, EvalVault never computes anything per evaluator (SPEC §4.3).
+            try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "reveal", target: target, outcome: .denied,
+                                          details: details), signer: actor.keys.signing)
+            throw VaultError.denied(policyIDs: ["never-by-evaluator (built in)"])
+        }
+        if publish && actor.principal.role != .chair {
+            throw VaultError.permission("only the chair can sign a published result; \(actor.id) is \(actor.principal.role.rawValue)")
+        }
+
+        // 2. Key, verification, statistics.
+        let computed: AggregateResult
+        do {
+            let key = try roundPrivateKey(round, holders: holders)
+            var scores = Self.latestOnly(try openRound(round, privateKey: key, chairKey: actor.chairKey, progress: progress))
+            defer { for i in scores.indices { scores[i].units = 0 } }  // the decrypted values go as soon as they are counted
+            computed = try Aggregator(config: round.config, precision: request.precision, trim: request.trim, advance: request.advance)
+                .compute(request.stat, by: request.by, scores: scores)
+        } catch let error as VaultError {
+            if case .denied = error { throw error }
+            try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "reveal", target: target, outcome: .failed,
+                                          details: details.merging(["exit_status": .integer(Int64(error.exitStatus.rawValue))]) { $1 }),
+                              signer: actor.keys.signing)
+            throw error
+        }
+
+        // 3. Before anything is printed: the smallest group.
+        details["min_group"] = .integer(Int64(computed.minGroup))
+        let decision = try authorize(policyRequest(minGroup: computed.minGroup), actor: actor, target: target, details: details)
+
+        let output = computed.render(request.format)
+        details["output_sha256"] = .string(Hex.encode(SHA256.hash(data: output)))
+        details["groups"] = .integer(Int64(computed.groups.count))
+        let statement: [UInt8]? = try database.transaction {
+            try appendAudit(AuditRecord(actor: actor, action: "reveal", target: target, decision: decision, details: details),
+                            signer: actor.keys.signing)
+            guard publish else { return nil }
+            let note = try signCheckpoint(chair: actor.id, key: actor.keys.signing)
+            return try ResultStatement.sign(result: computed, request: request, vaultID: id, policySHA256: decision.policySHA256,
+                                            policyVersion: round.policyVersion ?? 0, checkpoint: note, chair: actor)
+        }
+        return RevealOutcome(output: output, result: computed, statement: statement)
+    }
+}
+
+/// A published result (`reveal --publish FILE`): the round, statistic, groups with n and values,
+/// the policy hash, the audit checkpoint, signed by the chair — checkable by anyone with
+/// `evalvault verify-result FILE`, no vault and no passphrase needed.
+///
+/// The file is canonical JSON (RFC 8785) with members format, vault, round, stat, by,
+/// precision, groups, policy_sha256, policy_version, checkpoint, chair, chair_key,
+/// chair_x25519 and signature; the signature is Ed25519 by chair_key over the canonical JSON
+/// of all the other members.
+public enum ResultStatement {
+    public static let formatName = "evalvault-result/1"
+
+    static func sign(result: AggregateResult, request: RevealRequest, vaultID: String, policySHA256: String, policyVersion: Int,
+                     checkpoint: Checkpoint.Note, chair: Actor) throws -> [UInt8] {
+        var body: [String: JSONValue] = [
+            "format": .string(formatName), "vault": .string(vaultID), "round": .string(result.round), "stat": .string(result.stat.rawValue),
+            "by": .array(result.by.map { .string($0) }), "precision": .integer(Int64(request.precision)), "groups": result.groupsJSON,
+            "policy_sha256": .string(policySHA256), "policy_version": .integer(Int64(policyVersion)), "checkpoint": .string(checkpoint.text),
+            "chair": .string(chair.id.rawValue),
+            "chair_key": .string(Base64.encode(chair.principal.publicKeys.signing.rawRepresentation)),
+            "chair_x25519": .string(Base64.encode(chair.principal.publicKeys.agreement.rawRepresentation)),
+        ]
+        let signature = try chair.keys.signing.signature(for: CanonicalJSON.encode(.object(body)))
+        body["signature"] = .string(Base64.encode(signature))
+        return CanonicalJSON.encode(.object(body)) + [0x0A]
+    }
+
+    /// What a verified statement says.
+    public struct Verified: Sendable {
+        public let round: String
+        public let stat: String
+        public let groups: [JSONValue]
+        public let chair: String
+        public let chairFingerprint: Fingerprint
+        public let checkpointSize: Int
+        public let policySHA256: String
+    }
+
+    public static func verify(_ bytes: [UInt8]) throws -> Verified {
+        let bad = { (why: String) in VaultError.integrity("the result statement \(why)") }
+        let v: JSONValue
+        do { v = try JSONParser.parse(bytes) } catch { throw bad("is not valid JSON (\(error))") }
+        guard case .object(var body) = v, body["format"]?.stringValue == formatName else { throw bad("is not an \(formatName) file") }
+        guard let sig = body.removeValue(forKey: "signature")?.stringValue.flatMap(Base64.decode),
+              let chair = body["chair"]?.stringValue, let vault = body["vault"]?.stringValue,
+              let keyRaw = body["chair_key"]?.stringValue.flatMap(Base64.decode), let xRaw = body["chair_x25519"]?.stringValue.flatMap(Base64.decode),
+              let note = body["checkpoint"]?.stringValue, let round = body["round"]?.stringValue, let stat = body["stat"]?.stringValue,
+              let groups = body["groups"]?.arrayValue, let policy = body["policy_sha256"]?.stringValue else { throw bad("lacks a field") }
+        let keys: PublicKeys
+        do { keys = try PublicKeys(agreementRaw: xRaw, signingRaw: keyRaw) } catch { throw bad("has a malformed chair key") }
+        guard keys.signing.isValidSignature(sig, for: CanonicalJSON.encode(.object(body))) else {
+            throw bad("does not match its signature (changed after signing, or not signed by the named chair key)")
+        }
+        let cp = try Checkpoint.parse(note: note)
+        guard cp.isSigned(by: chair, key: keys.signing), cp.checkpoint.origin == "evalvault/\(vault)" else {
+            throw bad("carries a checkpoint not signed by the chair for this vault")
+        }
+        return Verified(round: round, stat: stat, groups: groups, chair: chair, chairFingerprint: keys.fingerprint,
+                        checkpointSize: cp.checkpoint.size, policySHA256: policy)
+    }
+}

@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import VaultCore
+
+struct RevealCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reveal",
+        abstract: "Unseal the aggregates of a closed round that the policy allows (chair, with k holders).",
+        discussion: """
+            Statistics: count, mean, median, trimmed_mean, stddev, min, max, weighted_total, rank
+            (the default policy allows count, mean, median, trimmed_mean, weighted_total and rank,
+            only on closed rounds, only by team or team,criterion, only when every group has at
+            least 3 evaluators). Values are exact, rounded half-even at --precision places.
+            A k-of-n round needs k holders in the same command: the acting principal and
+            co-holders named with --with, each with their passphrase from
+            --with-passphrase-file ID=FILE, else $EVALVAULT_PASSPHRASE_<ID>, else a prompt.
+
+            Examples:
+              evalvault reveal --as chair --round 2025-R1 --stat mean --by team,criterion --with cm-1
+              evalvault reveal --as chair --round 2025-R1 --stat rank --advance 4 --with cm-1 --publish ranking.json
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "The round id.") var round: String
+    @Option(help: "The statistic.") var stat: String
+    @Option(help: "team or team,criterion.") var by: String = "team"
+    @Option(help: "trimmed_mean: the fraction dropped at each end (default: one score each end).") var trim: String?
+    @Option(help: "rank: mark the top N as advancing.") var advance: Int?
+    @Option(help: "Decimal places (0-6).") var precision: Int = 2
+    @Option(help: "table, json or csv.") var format: String = "table"
+    @Option(name: .customLong("with"), help: "A co-holder of the round key (repeatable).") var with: [String] = []
+    @Option(name: .customLong("with-passphrase-file"), help: "ID=FILE: a co-holder's passphrase file (repeatable).") var withPassphraseFiles: [String] = []
+    @Option(name: .customLong("with-key"), help: "ID=PATH: a co-holder's key file (default DIR/Keys/ID.key).") var withKeys: [String] = []
+    @Option(help: "Also write a result statement signed by the chair to this file.") var publish: String?
+
+    func validate() throws {
+        guard Statistic(rawValue: stat) != nil else {
+            throw ValidationError("--stat must be one of \(Statistic.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard by.split(separator: ",").allSatisfy({ ["team", "criterion", "evaluator"].contains($0) }) else {
+            throw ValidationError("--by takes team, criterion or evaluator, comma-separated")
+        }
+        guard RevealFormat(rawValue: format) != nil else { throw ValidationError("--format must be table, json or csv") }
+        guard (0...6).contains(precision) else { throw ValidationError("--precision must be 0 to 6") }
+        if let trim {
+            guard stat == "trimmed_mean" else { throw ValidationError("--trim goes with --stat trimmed_mean") }
+            guard let f = Fixed(trim), f.micros >= 0, f.micros < Fixed.scale / 2 else { throw ValidationError("--trim must be a fraction from 0 to below 0.5") }
+        }
+        if let advance {
+            guard stat == "rank" else { throw ValidationError("--advance goes with --stat rank") }
+            guard advance >= 0 else { throw ValidationError("--advance must not be negative") }
+        }
+    }
+
+    static func pairs(_ list: [String], option: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for item in list {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else { throw ValidationError("\(option) takes ID=PATH") }
+            out[String(item[..<eq])] = String(item[item.index(after: eq)...])
+        }
+        return out
+    }
+
+    func run() throws {
+        let files = try Self.pairs(withPassphraseFiles, option: "--with-passphrase-file")
+        let keys = try Self.pairs(withKeys, option: "--with-key")
+        let (vault, actor) = try global.authenticate(action: "reveal", target: "round/\(round)")
+        let coHolders = try with.map { id -> Actor in
+            let pid = try PrincipalID(id)
+            let source = PassphraseSource(file: files[id], environmentVariable: PassphraseSource.variable(forCoHolder: id), subject: id)
+            return try vault.authenticate(pid, keyPath: keys[id], passphrase: source, action: "reveal", target: "round/\(round)")
+        }
+        let request = RevealRequest(round: round, stat: Statistic(rawValue: stat)!, by: by.split(separator: ",").map(String.init),
+                                    trim: trim.flatMap(Fixed.init), advance: advance, precision: precision, format: RevealFormat(rawValue: format)!)
+        let bar = Output.ProgressBar(label: "verifying")
+        let outcome = try vault.reveal(request, actor: actor, coHolders: coHolders, publish: publish != nil, progress: bar.update)
+        bar.finish()
+        FileHandle.standardOutput.write(Data(outcome.output))
+        if let publish, let statement = outcome.statement {
+            try Files.writeAtomically(statement, to: publish, mode: 0o644, overwrite: true)
+            Output.notice("wrote the signed result statement to \(publish)")
+        }
+    }
+}
+
+struct VerifyResultCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify-result",
+        abstract: "Check a published result statement offline: no vault, no passphrase.",
+        discussion: """
+            Checks the chair's signature over the statement and over its audit checkpoint, and
+            prints what it states with the chair's fingerprint, to compare out of band.
+
+            Example:
+              evalvault verify-result ranking.json
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The result statement (from reveal --publish).") var file: String
+
+    func run() throws {
+        let v = try ResultStatement.verify(try Files.read(file, what: "result statement"))
+        Output.line("ok: \(v.stat) of round \(v.round), \(v.groups.count) groups, signed by chair \(v.chair) (fingerprint \(v.chairFingerprint))")
+        Output.line("policy sha256 \(v.policySHA256); audit checkpoint at \(v.checkpointSize) entries")
+        for g in v.groups {
+            let parts = ["team", "criterion", "n", "value", "rank", "advance"].compactMap { k -> String? in
+                guard let x = g[k] else { return nil }
+                switch x {
+                case .string(let s): return "\(k) \(s)"
+                case .integer(let i): return "\(k) \(i)"
+                case .bool(let b): return b ? k : nil
+                default: return nil
+                }
+            }
+            Output.line("  " + parts.joined(separator: ", "))
+        }
+    }
+}
