@@ -86,7 +86,9 @@ public struct Aggregator {
                     guard let list = cells[team]?[c.id], !list.isEmpty else {
                         throw VaultError.invalidData("\(stat.rawValue) needs every criterion scored for every team: \(team) has no scores for \(c.id)")
                     }
-                    let mean = try sum(list.map(scaled)).divided(by: R(Int128(list.count)))
+                    var values = try list.map(scaled)
+                    defer { Self.zero(&values) }
+                    let mean = try sum(values).divided(by: R(Int128(list.count)))
                     let w = try R(Int128(c.weight.micros), Int128(Fixed.scale)).divided(by: totalWeight)
                     total = try total.adding(try w.multiplied(by: mean))
                     minGroup = Swift.min(minGroup, distinct(list))
@@ -116,7 +118,8 @@ public struct Aggregator {
             let keys: [String?] = byCell ? cells[team]!.keys.sorted { criterionOrder[$0]! < criterionOrder[$1]! } : [nil]
             for criterion in keys {
                 let list = criterion.map { cells[team]![$0]! } ?? cells[team]!.values.flatMap { $0 }
-                let values = try list.map { byCell ? try raw($0) : try scaled($0) }
+                var values = try list.map { byCell ? try raw($0) : try scaled($0) }
+                defer { Self.zero(&values) }
                 groups.append(AggregateGroup(team: team, criterion: criterion, n: distinct(list),
                                              value: try value(stat, values, n: distinct(list), group: criterion.map { "\(team)/\($0)" } ?? team)))
             }
@@ -130,8 +133,15 @@ public struct Aggregator {
         return acc
     }
 
+    /// Overwrites per-score values once they are counted: they are individual scores, so they
+    /// should not outlive the computation (best effort: Swift may have copied them meanwhile).
+    static func zero(_ values: inout [R]) {
+        for i in values.indices { values[i] = .zero }
+    }
+
     func value(_ stat: Statistic, _ values: [R], n: Int, group: String) throws -> String {
-        let sorted = values.sorted()
+        var sorted = values.sorted()
+        defer { Self.zero(&sorted) }
         let count = try R(Int128(values.count))
         switch stat {
         case .count:
