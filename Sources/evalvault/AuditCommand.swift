@@ -36,7 +36,9 @@ struct AuditCommand: ParsableCommand {
                 try vault.writeAuditExport(format: format, checkpoint: prepared.checkpoint, chairKey: actor.chairKey, to: sink)
             }
             if prepared.left > 0 {
-                Output.notice("\(prepared.left) newer entries are not covered by the chair's latest checkpoint and were left out")
+                Output.notice(prepared.left == 1
+                    ? "1 newer entry is not covered by the chair's latest checkpoint and was left out"
+                    : "\(prepared.left) newer entries are not covered by the chair's latest checkpoint and were left out")
             }
             if let out { Output.notice("wrote \(prepared.checkpoint.checkpoint.size) entries to \(out)") }
         }

@@ -73,3 +73,33 @@ extension Vault {
         }
     }
 }
+
+extension Vault {
+    /// `identity reveal`: an auditor (by default policy) unmasks one principal's real identity,
+    /// giving a reason that goes into the audit log with the request. Returns nil when the
+    /// principal was enrolled without an identity.
+    public func revealIdentity(of pid: PrincipalID, reason: String, actor: Actor) throws -> SecureBytes? {
+        let target = "principal/\(pid)"
+        let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard trimmed.utf8.count <= 500 else { throw VaultError.usage("the reason must be at most 500 bytes") }
+        let details: [String: JSONValue] = ["reason": .string(trimmed)]
+        let decision = try authorize(PolicyRequest(principal: Self.attributes(of: actor.principal), action: "identity.reveal",
+                                                   resource: ["target": .string(pid.rawValue)], context: ["reason": .string(trimmed)]),
+                                     actor: actor, target: target, details: details)
+        let identity: SecureBytes?
+        do {
+            let p = try principal(pid, verifiedWith: actor.chairKey)
+            identity = try decryptIdentity(of: p, key: try unwrapIdentityKey(as: actor.id, keys: actor.keys))
+        } catch let error as VaultError {
+            try recordAttempt(AuditRecord(actor: actor, action: "identity.reveal", target: target, decision: decision, outcome: .failed,
+                                          details: details.merging(["exit_status": .integer(Int64(error.exitStatus.rawValue))]) { $1 }),
+                              signer: actor.keys.signing)
+            throw error
+        }
+        try database.transaction {
+            try appendAudit(AuditRecord(actor: actor, action: "identity.reveal", target: target, decision: decision,
+                                        details: details.merging(["had_identity": .bool(identity != nil)]) { $1 }), signer: actor.keys.signing)
+        }
+        return identity
+    }
+}
