@@ -1,22 +1,36 @@
 import ArgumentParser
+import Foundation
+import VaultCore
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the model case of SPEC §1 end to end in a fresh folder.",
+        abstract: "Run the model case of SPEC §1 end to end, in a fresh folder.",
         discussion: """
-            Not yet available: the demo needs rounds, sealing and reveals, which are still being
-            built. It exits 0 so that the README's first command works on a fresh checkout.
+            A chair, two committee members, an auditor and nine evaluators with conflicts; five
+            teams; a first round, refused requests, a 2-of-3 reveal of the ranking with the top 4
+            advancing; a second round with changed criteria for the survivors; the audit log
+            exported and verified; an HTML report. Everything stays in the folder afterwards.
 
-            Example:
+            Examples:
               swift run evalvault demo
-            """
-    )
-
+              evalvault demo --dir ./demo
+            """)
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        Output.line("evalvault demo is not yet available: sealing and reveals are still being built.")
-        Output.line("What works today: `evalvault keygen` and `evalvault init` (see README.md).")
+        let directory: String
+        if let dir = global.dir {
+            guard !Files.exists(dir) || ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).isEmpty else {
+                throw VaultError.usage("\(dir) is not empty; the demo needs a fresh folder")
+            }
+            try Files.makeDirectory(dir, mode: 0o700)
+            directory = dir
+        } else {
+            var template = Array((NSTemporaryDirectory() + "evalvault-demo-XXXXXX").utf8CString)
+            guard let made = mkdtemp(&template) else { throw VaultError.internalError("cannot make a temporary folder") }
+            directory = String(cString: made)
+        }
+        _ = try Demo(directory: directory, say: Output.line).run()
     }
 }

@@ -19,7 +19,8 @@ struct EvalVault: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [InitCommand.self, KeygenCommand.self, PrincipalCommand.self, RoundCommand.self, SealCommand.self,
-                      RevealCommand.self, VerifyResultCommand.self, IdentityCommand.self, PolicyCommand.self, AuditCommand.self,
+                      RevealCommand.self, VerifyResultCommand.self, ReportCommand.self, IdentityCommand.self, PolicyCommand.self,
+                      AuditCommand.self,
                       DemoCommand.self]
     )
 

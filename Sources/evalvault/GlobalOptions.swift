@@ -53,3 +53,37 @@ struct KDFOptions: ParsableArguments {
         guard (10...20).contains(kdfCost) else { throw ValidationError("--kdf-cost must be between 10 and 20") }
     }
 }
+
+/// The co-holders of a round key for a reveal (SPEC §9): `--with ID`, each with a passphrase from
+/// `--with-passphrase-file ID=FILE`, else `$EVALVAULT_PASSPHRASE_<ID>`, else a prompt, and a key
+/// file from `--with-key ID=PATH`, else `DIR/Keys/ID.key`.
+struct CoHolderOptions: ParsableArguments {
+    @Option(name: .customLong("with"), help: "A co-holder of the round key (repeatable).") var with: [String] = []
+    @Option(name: .customLong("with-passphrase-file"), help: "ID=FILE: a co-holder's passphrase file (repeatable).")
+    var withPassphraseFiles: [String] = []
+    @Option(name: .customLong("with-key"), help: "ID=PATH: a co-holder's key file (default DIR/Keys/ID.key).") var withKeys: [String] = []
+
+    static func pairs(_ list: [String], option: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for item in list {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else { throw ValidationError("\(option) takes ID=PATH") }
+            out[String(item[..<eq])] = String(item[item.index(after: eq)...])
+        }
+        return out
+    }
+
+    func validate() throws {
+        _ = try Self.pairs(withPassphraseFiles, option: "--with-passphrase-file")
+        _ = try Self.pairs(withKeys, option: "--with-key")
+    }
+
+    func authenticate(in vault: Vault, round: String) throws -> [Actor] {
+        let files = try Self.pairs(withPassphraseFiles, option: "--with-passphrase-file")
+        let keys = try Self.pairs(withKeys, option: "--with-key")
+        return try with.map { id in
+            try vault.authenticate(try PrincipalID(id), keyPath: keys[id],
+                                   passphrase: PassphraseSource(file: files[id], environmentVariable: PassphraseSource.variable(forCoHolder: id), subject: id),
+                                   action: "reveal", target: "round/\(round)")
+        }
+    }
+}

@@ -27,9 +27,7 @@ struct RevealCommand: ParsableCommand {
     @Option(help: "rank: mark the top N as advancing.") var advance: Int?
     @Option(help: "Decimal places (0-6).") var precision: Int = 2
     @Option(help: "table, json or csv.") var format: String = "table"
-    @Option(name: .customLong("with"), help: "A co-holder of the round key (repeatable).") var with: [String] = []
-    @Option(name: .customLong("with-passphrase-file"), help: "ID=FILE: a co-holder's passphrase file (repeatable).") var withPassphraseFiles: [String] = []
-    @Option(name: .customLong("with-key"), help: "ID=PATH: a co-holder's key file (default DIR/Keys/ID.key).") var withKeys: [String] = []
+    @OptionGroup var holders: CoHolderOptions
     @Option(help: "Also write a result statement signed by the chair to this file.") var publish: String?
 
     func validate() throws {
@@ -51,24 +49,9 @@ struct RevealCommand: ParsableCommand {
         }
     }
 
-    static func pairs(_ list: [String], option: String) throws -> [String: String] {
-        var out: [String: String] = [:]
-        for item in list {
-            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else { throw ValidationError("\(option) takes ID=PATH") }
-            out[String(item[..<eq])] = String(item[item.index(after: eq)...])
-        }
-        return out
-    }
-
     func run() throws {
-        let files = try Self.pairs(withPassphraseFiles, option: "--with-passphrase-file")
-        let keys = try Self.pairs(withKeys, option: "--with-key")
         let (vault, actor) = try global.authenticate(action: "reveal", target: "round/\(round)")
-        let coHolders = try with.map { id -> Actor in
-            let pid = try PrincipalID(id)
-            let source = PassphraseSource(file: files[id], environmentVariable: PassphraseSource.variable(forCoHolder: id), subject: id)
-            return try vault.authenticate(pid, keyPath: keys[id], passphrase: source, action: "reveal", target: "round/\(round)")
-        }
+        let coHolders = try holders.authenticate(in: vault, round: round)
         let request = RevealRequest(round: round, stat: Statistic(rawValue: stat)!, by: by.split(separator: ",").map(String.init),
                                     trim: trim.flatMap(Fixed.init), advance: advance, precision: precision, format: RevealFormat(rawValue: format)!)
         let bar = Output.ProgressBar(label: "verifying")

@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import VaultCore
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write a round's results as one self-contained HTML page (chair, with k holders).",
+        discussion: """
+            The page holds the criteria and weights, a bar chart of weighted totals with the
+            advance line, the mean per criterion with n, the policy hash, the audit checkpoint and
+            the signed result statement. It is made by two reveals (rank, and mean by
+            team,criterion): the policy decides and the audit log records them as such.
+
+            Example:
+              evalvault report --as chair --round 2025-R1 --advance 4 --with cm-1 --out round-1.html
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "The round id.") var round: String
+    @Option(help: "Where to write the HTML page.") var out: String
+    @Option(help: "Mark the top N teams as advancing.") var advance: Int?
+    @OptionGroup var holders: CoHolderOptions
+
+    func run() throws {
+        let (vault, actor) = try global.authenticate(action: "reveal", target: "round/\(round)")
+        let coHolders = try holders.authenticate(in: vault, round: round)
+        let html = try vault.report(round: round, advance: advance, actor: actor, coHolders: coHolders)
+        try Files.writeAtomically(html, to: out, mode: 0o644, overwrite: true)
+        Output.line("wrote the report of round \(round) to \(out)")
+    }
+}
