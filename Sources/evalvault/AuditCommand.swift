@@ -6,6 +6,11 @@ struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "Export, verify and prove the audit log (SPEC §8).",
+        discussion: """
+            Examples:
+              evalvault audit export --as chair --out audit.jsonl
+              evalvault audit verify audit.jsonl --checkpoint last-month.checkpoint
+            """,
         subcommands: [Export.self, Verify.self, Checkpoint.self, Prove.self]
     )
 

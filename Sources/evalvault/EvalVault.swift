@@ -16,6 +16,9 @@ struct EvalVault: ParsableCommand {
 
             Exit status: 0 success, 64 usage, 65 bad or tampered data, 66 missing vault/file/id,
             70 internal error, 77 denied by policy or authentication failed.
+
+            Example:
+              evalvault demo
             """,
         version: "0.1.0",
         subcommands: [InitCommand.self, KeygenCommand.self, PrincipalCommand.self, RoundCommand.self, SealCommand.self,

@@ -6,6 +6,10 @@ struct IdentityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "identity",
         abstract: "Unmask a principal's real identity (auditor, with a reason, audited).",
+        discussion: """
+            Example:
+              evalvault identity reveal ev-7f3a9c --as au-1 --reason "conflict-of-interest review, case 14"
+            """,
         subcommands: [Reveal.self]
     )
 

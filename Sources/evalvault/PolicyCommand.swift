@@ -6,6 +6,11 @@ struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Check, test, apply, show and explain policies (SPEC §6).",
+        discussion: """
+            Examples:
+              evalvault policy check Policies/default.policy
+              evalvault policy explain --as chair --action reveal --stat mean --by team --holders 2
+            """,
         subcommands: [Check.self, Test.self, Apply.self, Show.self, Explain.self]
     )
 

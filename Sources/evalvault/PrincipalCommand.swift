@@ -5,6 +5,11 @@ struct PrincipalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "principal",
         abstract: "Enrol, list and disable principals (chair).",
+        discussion: """
+            Examples:
+              evalvault principal add ev-1 --as chair --role evaluator --pubkey ev-1.pub --conflict upstage
+              evalvault principal list
+            """,
         subcommands: [Add.self, List.self, Disable.self]
     )
 

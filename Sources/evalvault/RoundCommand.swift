@@ -5,6 +5,11 @@ struct RoundCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "round",
         abstract: "Create, open, close, list and show evaluation rounds.",
+        discussion: """
+            Examples:
+              evalvault round create --as chair --config Examples/round-1.toml
+              evalvault round open 2025-R1 --as chair
+            """,
         subcommands: [Create.self, Open.self, Close.self, List.self, Show.self]
     )
 

@@ -66,10 +66,12 @@ struct HTMLReport {
             td.num, th.num { text-align: right; }
             tr.advance td { font-weight: 600; }
             .scroll { overflow-x: auto; }
-            svg { width: 100%; height: auto; }
+            svg { width: 100%; max-width: 38rem; height: auto; display: block; }
+            code { word-break: break-all; }
             svg text { font-size: 13px; fill: #1d2330; }
             pre { white-space: pre-wrap; word-break: break-all; background: #f5f6f9; padding: 0.6rem; font-size: 0.75rem; }
             small { color: #5a6275; }
+            @media (max-width: 32rem) { body { padding: 0.6rem; } th, td { padding: 0.3rem 0.3rem; font-size: 0.9rem; } }
             @media print { body { max-width: none; } h2 { break-after: avoid; } pre { font-size: 0.6rem; } .scroll { overflow: visible; } }
             </style>
             </head>
@@ -127,26 +129,27 @@ struct HTMLReport {
         (try? JSONParser.parse(statement))?["checkpoint"]?.stringValue ?? ""
     }
 
-    /// Horizontal bars of weighted totals (0–100), in rank order, with a dashed line under the
-    /// last advancing team.
+    /// Horizontal bars of weighted totals (0–100), in rank order; when some teams advance, a
+    /// dashed line and its label sit in a gap under the last advancing team.
     func chart() -> String {
         let e = Self.escape
-        let rowHeight = 30, left = 150, width = 640, barMax = width - left - 70
-        let height = rank.groups.count * rowHeight + 20
+        let rowHeight = 30, left = 120, width = 440, barMax = width - left - 60, gap = 18
+        let line = advance.flatMap { $0 > 0 && $0 < rank.groups.count ? $0 : nil }
+        let height = rank.groups.count * rowHeight + 20 + (line == nil ? 0 : gap)
         var s = "<svg viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"Weighted totals by team\">\n"
         for (i, g) in rank.groups.enumerated() {
-            let y = 10 + i * rowHeight
+            let y = 10 + i * rowHeight + (line.map { i >= $0 ? gap : 0 } ?? 0)
             let value = Double(g.value) ?? 0
             let w = max(1, Int((value / 100 * Double(barMax)).rounded()))
-            let colour = g.advance == true ? "#2f6fde" : (advance == nil ? "#2f6fde" : "#a9b1c2")
+            let colour = g.advance == false ? "#a9b1c2" : "#2f6fde"
             s += "<text x=\"\(left - 8)\" y=\"\(y + 19)\" text-anchor=\"end\">\(e(g.team))</text>\n"
             s += "<rect x=\"\(left)\" y=\"\(y + 4)\" width=\"\(w)\" height=\"\(rowHeight - 10)\" fill=\"\(colour)\" rx=\"3\" />\n"
             s += "<text x=\"\(left + w + 6)\" y=\"\(y + 19)\">\(e(g.value))</text>\n"
         }
-        if let advance, advance > 0, advance < rank.groups.count {
-            let y = 10 + advance * rowHeight
-            s += "<line x1=\"\(left - 140)\" y1=\"\(y)\" x2=\"\(width - 10)\" y2=\"\(y)\" stroke=\"#c0392b\" stroke-width=\"2\" stroke-dasharray=\"6 4\" />\n"
-            s += "<text x=\"\(width - 12)\" y=\"\(y - 4)\" text-anchor=\"end\" fill=\"#c0392b\">top \(advance) advance</text>\n"
+        if let line {
+            let y = 10 + line * rowHeight + gap / 2
+            s += "<line x1=\"4\" y1=\"\(y)\" x2=\"\(width - 4)\" y2=\"\(y)\" stroke=\"#c0392b\" stroke-width=\"2\" stroke-dasharray=\"6 4\" />\n"
+            s += "<text x=\"\(width - 4)\" y=\"\(y - 4)\" text-anchor=\"end\" fill=\"#c0392b\" font-size=\"11\">top \(line) advance</text>\n"
         }
         return s + "</svg>"
     }
