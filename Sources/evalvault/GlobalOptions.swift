@@ -46,8 +46,13 @@ struct GlobalOptions: ParsableArguments {
 
 /// `--kdf-cost LOG2N`, shared by the commands that create keys.
 struct KDFOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("scrypt cost as log2 N (10-20; default 17). Lower only for tests and demos.", valueName: "log2n"))
-    var kdfCost: Int = 17
+    @Option(name: .customLong("kdf-cost"), help: ArgumentHelp("scrypt cost as log2 N (10-20; default 17). Lower only for tests and demos.", valueName: "log2n"))
+    var kdfCostOption: Int?
+
+
+    /// The cost to use: the option, or SPEC §5's default of 17.
+    var kdfCost: Int { kdfCostOption ?? 17 }
+    var isSet: Bool { kdfCostOption != nil }
 
     func validate() throws {
         guard (10...20).contains(kdfCost) else { throw ValidationError("--kdf-cost must be between 10 and 20") }

@@ -11,8 +11,13 @@ struct KeygenCommand: ParsableCommand {
             The passphrase comes from --passphrase-file, else $EVALVAULT_PASSPHRASE, else it is
             asked twice on the terminal.
 
-            Example:
+            --change-passphrase PATH.key re-encrypts an existing key under a new passphrase (read
+            from --new-passphrase-file, else $EVALVAULT_NEW_PASSPHRASE, else asked twice); the
+            current one comes from the usual sources. The file is replaced atomically.
+
+            Examples:
               evalvault keygen --out ~/evalvault/ev-alice
+              evalvault keygen --change-passphrase ~/evalvault/ev-alice.key
             """
     )
 
@@ -20,11 +25,30 @@ struct KeygenCommand: ParsableCommand {
     @OptionGroup var kdf: KDFOptions
 
     @Option(name: .long, help: ArgumentHelp("Where to write the key pair, without extension.", valueName: "path"))
-    var out: String
+    var out: String?
+
+    @Option(name: .customLong("change-passphrase"), help: ArgumentHelp("Re-encrypt this key file under a new passphrase.", valueName: "path"))
+    var changePassphrase: String?
+
+    @Option(name: .customLong("new-passphrase-file"), help: ArgumentHelp("With --change-passphrase: the new passphrase.", valueName: "file"))
+    var newPassphraseFile: String?
+
+    func validate() throws {
+        guard (out == nil) != (changePassphrase == nil) else { throw ValidationError("give either --out PATH or --change-passphrase PATH.key") }
+    }
 
     struct Report: Encodable { let key: String; let pub: String; let fingerprint: String }
 
     func run() throws {
+        if let path = changePassphrase {
+            let old = try global.passphrase(subject: "the current passphrase of \(path)").read()
+            let new = try PassphraseSource(file: newPassphraseFile, environmentVariable: "EVALVAULT_NEW_PASSPHRASE",
+                                           subject: "the new passphrase of \(path)").read(confirm: true)
+            try KeyFile.changePassphrase(path: path, old: old, new: new, kdf: kdf.isSet ? try Scrypt.Parameters(log2N: kdf.kdfCost) : nil)
+            Output.line("changed the passphrase of \(path)")
+            return
+        }
+        guard let out else { return }
         let params = try Scrypt.Parameters(log2N: kdf.kdfCost)
         let passphrase = try global.passphrase(subject: "the new key \(out).key").read(confirm: true)
         let keys = PrivateKeys.generate()

@@ -10,7 +10,7 @@ struct RoundCommand: ParsableCommand {
               evalvault round create --as chair --config Examples/round-1.toml
               evalvault round open 2025-R1 --as chair
             """,
-        subcommands: [Create.self, Open.self, Close.self, List.self, Show.self]
+        subcommands: [Create.self, Open.self, Close.self, List.self, Show.self, Shred.self]
     )
 
     struct Create: ParsableCommand {
@@ -60,6 +60,27 @@ struct RoundCommand: ParsableCommand {
             let (vault, actor) = try global.authenticate(action: "round.close", target: "round/\(id)")
             let (_, note) = try vault.closeRound(id, actor: actor)
             Output.line("closed round \(id); audit checkpoint at \(note.checkpoint.size) entries")
+        }
+    }
+
+    struct Shred: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Destroy a closed round's key for good: its seals can never be opened again (chair).",
+            discussion: """
+                Deletes every wrap and share of the round's private key, zeroing the pages they used,
+                and records it in the audit log. Published results and the audit log stay. There is
+                no undo.
+
+                Example:
+                  evalvault round shred 2025-R1 --as chair
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The round id.") var id: String
+
+        func run() throws {
+            let (vault, actor) = try global.authenticate(action: "round.shred", target: "round/\(id)")
+            let n = try vault.shredRound(id, actor: actor)
+            Output.line("shredded round \(id): \(n) key wrap\(n == 1 ? "" : "s") destroyed; its seals can never be opened again")
         }
     }
 

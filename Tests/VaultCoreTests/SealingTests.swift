@@ -360,3 +360,49 @@ struct RoundFileTests {
         for bad in ["", ".", "1.", ".5", "1e3", "1.0000001", "abc", "1,5", "99999999999999"] { #expect(Fixed(bad) == nil, "\(bad)") }
     }
 }
+
+@Suite("Shredding and passphrase change")
+struct ShredTests {
+    @Test("after round shred no byte of the key wraps remains in vault.db or its WAL, and the round cannot be opened")
+    func shred() throws {
+        let f = try RoundFixture()
+        try f.makeRound("R2", holders: ["chair", "cm-1", "cm-2"], threshold: 2)
+        try f.seal("ev-1", [("upstage", "performance", "70")], round: "R2")
+        let wraps = try f.vault.database.prepare("SELECT ct FROM key_wraps WHERE scope = 'R2'")
+        var secrets: [[UInt8]] = []
+        while try wraps.step() { secrets.append(wraps.blob(0)) }
+        #expect(secrets.count == 3)
+        let chair = try f.actor("chair")
+        #expect(throws: VaultError.self) { try f.vault.shredRound("R2", actor: chair) }  // still open
+        _ = try f.vault.closeRound("R2", actor: chair)
+        #expect(try f.vault.shredRound("R2", actor: chair) == 3)
+        for file in f.dir.allFiles() where file.hasPrefix(f.location.directory) {
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+            for s in secrets { #expect(!bytes.contains(bytes: Array(s.prefix(24))), "\(file) still holds a shredded wrap") }
+        }
+        let r = try f.vault.round("R2", verifiedWith: chair.chairKey)
+        #expect(r.state == .shredded)
+        #expect(throws: VaultError.self) { try f.vault.roundPrivateKey(r, holders: [chair, try f.actor("cm-1")]) }
+        let e = #expect(throws: VaultError.self) {
+            try f.vault.reveal(RevealRequest(round: "R2", stat: .mean, by: ["team"], trim: nil, advance: nil, precision: 2, format: .table),
+                               actor: chair, coHolders: [try f.actor("cm-1")], publish: false)
+        }
+        #expect(e?.exitStatus == .noInput && e?.message.contains("shredded") == true)
+    }
+
+    @Test("a passphrase change keeps the keys, needs the old passphrase, and refuses a world-readable file")
+    func changePassphrase() throws {
+        let dir = TemporaryFolder()
+        let keys = PrivateKeys.generate()
+        let kdf = try Scrypt.Parameters(log2N: 10)
+        try KeyFile.write(keys, to: dir.path + "/k", passphrase: SecureBytes(Array("old".utf8)), kdf: kdf)
+        #expect(throws: VaultError.self) { try KeyFile.changePassphrase(path: dir.path + "/k.key", old: SecureBytes(Array("wrong".utf8)), new: SecureBytes(Array("new".utf8)), kdf: nil) }
+        try KeyFile.changePassphrase(path: dir.path + "/k.key", old: SecureBytes(Array("old".utf8)), new: SecureBytes(Array("new".utf8)), kdf: nil)
+        #expect(Files.mode(dir.path + "/k.key") == 0o600)
+        #expect(throws: VaultError.self) { try KeyFile.load(path: dir.path + "/k.key", passphrase: SecureBytes(Array("old".utf8))) }
+        #expect(try KeyFile.load(path: dir.path + "/k.key", passphrase: SecureBytes(Array("new".utf8))).publicKeys == keys.publicKeys)
+        chmod(dir.path + "/k.key", 0o644)
+        #expect(throws: VaultError.self) { try KeyFile.changePassphrase(path: dir.path + "/k.key", old: SecureBytes(Array("new".utf8)), new: SecureBytes(Array("x".utf8)), kdf: nil) }
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: dir.path))?.sorted() == ["k.key", "k.pub"], "no temporary file left behind")
+    }
+}

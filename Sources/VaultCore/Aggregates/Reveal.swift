@@ -36,6 +36,11 @@ extension Vault {
         let round = try recordingFailure(actor: actor.id.rawValue, action: "reveal", target: target) {
             try self.round(request.round, verifiedWith: actor.chairKey)
         }
+        if round.state == .shredded {
+            try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "reveal", target: target, outcome: .failed,
+                                          details: ["reason": .string("round shredded")]), signer: actor.keys.signing)
+            throw VaultError.notFound("round \(request.round) was shredded: its key is destroyed and its seals can never be opened")
+        }
         for h in coHolders where h.chairKey != actor.chairKey {
             throw VaultError.integrity("\(h.id) trusts a different chair key than \(actor.id)")
         }

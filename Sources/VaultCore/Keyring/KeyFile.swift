@@ -101,6 +101,17 @@ public enum KeyFile {
         try Files.writeAtomically(Array(keys.publicKeys.fileContents.utf8), to: pubPath, mode: 0o644, overwrite: false)
     }
 
+    /// Re-encrypts a key file under a new passphrase (and optionally a new scrypt cost), with a
+    /// fresh salt and nonce, replacing the file atomically: a crash leaves the old file or the
+    /// new one, never neither. The keys themselves do not change.
+    public static func changePassphrase(path: String, old: SecureBytes, new: SecureBytes, kdf: Scrypt.Parameters?) throws {
+        let bytes = try Files.read(path, what: "key file")
+        try checkPermissions(path: path)
+        let keys = try open(bytes, passphrase: old, path: path)
+        let cost = try kdf ?? parse(bytes, path: path).kdf
+        try Files.writeAtomically(try seal(keys, passphrase: new, kdf: cost), to: path, mode: 0o600, overwrite: true)
+    }
+
     // MARK: - Parsing
 
     struct Parsed {

@@ -158,6 +158,37 @@ extension Vault {
         }
     }
 
+    /// `round shred`: destroys every wrap of the round's private key and every share of it, so
+    /// its seals can never be opened again, by anyone. The pages they occupied are zeroed
+    /// (`secure_delete`), and the WAL is checkpointed and truncated so no copy lingers there.
+    /// The round keeps its record (state `shredded`) and its seals, which are now only noise.
+    public func shredRound(_ roundID: String, actor: Actor) throws -> Int {
+        let current = try round(roundID, verifiedWith: actor.chairKey)
+        let target = "round/\(roundID)"
+        let decision = try authorize(PolicyRequest(principal: Self.attributes(of: actor.principal), action: "round.shred",
+                                                   resource: ["round": current.policyAttributes]), actor: actor, target: target)
+        try requireChair(actor, action: "round.shred", target: target, decision: decision)
+        guard current.state == .closed else {
+            try recordAttempt(AuditRecord(actor: actor, action: "round.shred", target: target, decision: decision, outcome: .failed,
+                                          details: ["reason": .string("round is \(current.state.rawValue)")]), signer: actor.keys.signing)
+            throw VaultError.usage("round \(roundID) is \(current.state.rawValue); only a closed round can be shredded")
+        }
+        let shredded = Round(config: current.config, state: .shredded, policyVersion: current.policyVersion,
+                             publicKey: current.publicKey, version: current.version + 1)
+        let removed: Int = try database.transaction {
+            let count = try database.prepare("SELECT count(*) FROM key_wraps WHERE scope = ? AND purpose IN ('round-key', 'round-share')").bind(roundID)
+            _ = try count.step()
+            let n = count.int(0)
+            try database.prepare("DELETE FROM key_wraps WHERE scope = ? AND purpose IN ('round-key', 'round-share')").bind(roundID).run()
+            try store(shredded, signedBy: actor.keys.signing, replacing: true)
+            try appendAudit(AuditRecord(actor: actor, action: "round.shred", target: target, decision: decision,
+                                        details: ["key_wraps_destroyed": .integer(Int64(n))]), signer: actor.keys.signing)
+            return n
+        }
+        try database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return removed
+    }
+
     /// How many batches and scores a round holds (visible to readers of vault.db, SPEC §4).
     public func sealCounts(_ roundID: String) throws -> (batches: Int, scores: Int) {
         let s = try database.prepare("SELECT count(*), COALESCE(sum(count), 0) FROM batches WHERE round = ?").bind(roundID)
