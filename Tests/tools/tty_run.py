@@ -29,5 +29,9 @@ while time.time() < deadline:
         os.write(fd, (answers[0][1] + "\n").encode())
         answers.pop(0)
         output += b"<typed>"
-_, status = os.waitpid(pid, 0)
+# Never wait forever: a command still running at the deadline is killed (and reported so).
+done, status = os.waitpid(pid, os.WNOHANG)
+if done == 0:
+    os.kill(pid, 9)
+    _, status = os.waitpid(pid, 0)
 print(json.dumps({"status": os.waitstatus_to_exitcode(status), "output": output.decode("utf-8", "replace")}))

@@ -82,7 +82,6 @@ public struct PassphraseSource: Sendable {
             throw VaultError.usage("no passphrase given and no terminal to ask on: use --passphrase-file FILE or set \(primaryVariable)")
         }
         defer { close(fd) }
-        _ = text.withCString { write(fd, $0, strlen($0)) }
         var saved = termios()
         let hasTermios = tcgetattr(fd, &saved) == 0
         if hasTermios {
@@ -92,6 +91,9 @@ public struct PassphraseSource: Sendable {
             _ = tcsetattr(fd, TCSAFLUSH, &quiet)
         }
         defer { if hasTermios { _ = tcsetattr(fd, TCSAFLUSH, &saved) } }
+        // The prompt comes only after echo is off and earlier type-ahead is flushed (as
+        // readpassphrase does): a reply typed as soon as the prompt shows is never discarded.
+        _ = text.withCString { write(fd, $0, strlen($0)) }
         let buffer = SecureBytes(count: maxLength) { _ in }
         var length = 0
         var sawNewline = false
