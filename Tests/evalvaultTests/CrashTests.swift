@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
-import VaultCore
+@testable import VaultCore
 import VaultCrypto
 
 /// Crash safety (SPEC §4.8): commands killed with SIGKILL at random moments leave a consistent
@@ -95,5 +95,101 @@ struct CrashTests {
         #expect(scores.count == present.count * 4000, "every batch is whole")
         try s.run(["audit", "export", "--as", "chair", "--out", s.work.path + "/audit.jsonl"])
         #expect(try s.run(["audit", "verify", s.work.path + "/audit.jsonl"]).stdout.hasPrefix("ok: "))
+    }
+
+    /// Runs `command` 20+ times, killing each run at a random moment within 1.3× its usual
+    /// duration; returns the stdout of the runs that finished on their own.
+    static func killRepeatedly(_ s: Setup, times: Int, prepare: (Int) throws -> [String]) throws -> (completed: [String], killed: Int) {
+        let first = try prepare(0)
+        let startedAt = Date()
+        _ = try s.run(first)
+        let duration = Date().timeIntervalSince(startedAt)
+        var completed: [String] = [], killed = 0
+        for attempt in 1...times {
+            let args = try prepare(attempt)
+            let child = try Subprocess.spawn(s.binary, args, environment: s.env, directory: s.work.path)
+            usleep(UInt32(Double.random(in: 0...(duration * 1.3)) * 1_000_000))
+            kill(child.pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(child.pid, &status, 0)
+            let r = child.result(status: status)
+            if r.status == 0 { completed.append(r.stdout) } else {
+                #expect(r.status == 128 + SIGKILL, "a run failed on its own: \(r.stderr)")
+                killed += 1
+            }
+        }
+        return (completed, killed)
+    }
+
+    /// After the kills: a sound database whose audit log verifies.
+    static func checkConsistent(_ s: Setup) throws -> Vault {
+        let vault = try Vault.open(at: VaultLocation(directory: s.work.path + "/vault"))
+        let check = try vault.database.prepare("PRAGMA integrity_check")
+        #expect(try check.step() && check.text(0) == "ok")
+        try s.run(["audit", "export", "--as", "chair", "--out", s.work.path + "/audit.jsonl"])
+        #expect(try s.run(["audit", "verify", s.work.path + "/audit.jsonl"]).stdout.hasPrefix("ok: "))
+        return vault
+    }
+
+    @Test("round close killed at random points, 22 times: every reported close is closed, with its checkpoint")
+    func killRoundClose() throws {
+        let s = try Setup()
+        let toml = { (i: Int) in "id = \"K\(i)\"\nteams = [\"a\"]\n[reveal]\nholders = [\"chair\"]\nthreshold = 1\n[[criteria]]\nid = \"c\"\nweight = 1\nmin = 0\nmax = 1\nstep = 1\n" }
+        let (done, killed) = try Self.killRepeatedly(s, times: 22) { i in
+            try Data(toml(i).utf8).write(to: URL(fileURLWithPath: s.work.path + "/k.toml"))
+            try s.run(["round", "create", "--as", "chair", "--config", s.work.path + "/k.toml"])
+            try s.run(["round", "open", "K\(i)", "--as", "chair"])
+            return ["round", "close", "K\(i)", "--as", "chair"]
+        }
+        print("crash test, round close: \(killed) killed, \(done.count) completed")
+        let vault = try Self.checkConsistent(s)
+        let key = try vault.recordedChairKey()
+        for out in done {
+            let id = try #require(out.firstMatch(of: /closed round (K[0-9]+)/)).1
+            #expect(try vault.round(String(id), verifiedWith: key).state == .closed)
+            let size = Int(try #require(out.firstMatch(of: /checkpoint at ([0-9]+) entries/)).1)!
+            #expect(try vault.database.prepare("SELECT 1 FROM checkpoints WHERE size = ?").bind(size).step())
+        }
+        // Every round is whole: open or closed, and verifiable.
+        for id in try vault.roundIDs() { #expect([.open, .closed].contains(try vault.round(id, verifiedWith: key).state)) }
+    }
+
+    @Test("policy apply killed at random points, 22 times: every reported version is in force or superseded, intact")
+    func killPolicyApply() throws {
+        let s = try Setup()
+        let (done, killed) = try Self.killRepeatedly(s, times: 22) { i in
+            try Data((DefaultPolicy.source + "// variant \(i)\n").utf8).write(to: URL(fileURLWithPath: s.work.path + "/p.policy"))
+            return ["policy", "apply", "--as", "chair", s.work.path + "/p.policy"]
+        }
+        print("crash test, policy apply: \(killed) killed, \(done.count) completed")
+        let vault = try Self.checkConsistent(s)
+        for out in done {
+            let m = try #require(out.firstMatch(of: /applied policy version ([0-9]+) .*sha256 ([0-9a-f]{64})/))
+            let row = try vault.database.prepare("SELECT sha256 FROM policies WHERE version = ?").bind(Int(m.1)!)
+            #expect(try row.step() && Hex.encode(row.blob(0)) == String(m.2))
+        }
+        _ = try vault.policyInForce(chairKey: try vault.recordedChairKey())  // verifies signature and hash
+    }
+
+    @Test("audit checkpoint killed at random points, 22 times: every printed checkpoint is stored, and they are consistent")
+    func killCheckpoint() throws {
+        let s = try Setup()
+        let (done, killed) = try Self.killRepeatedly(s, times: 22) { _ in ["audit", "checkpoint", "--as", "chair"] }
+        print("crash test, audit checkpoint: \(killed) killed, \(done.count) completed")
+        let vault = try Self.checkConsistent(s)
+        for out in done {
+            let note = try Checkpoint.parse(note: out)
+            let row = try vault.database.prepare("SELECT root FROM checkpoints WHERE size = ?").bind(note.checkpoint.size)
+            #expect(try row.step() && row.blob(0) == note.checkpoint.root)
+        }
+        // All stored checkpoints are prefixes of one log.
+        let leaves = try vault.leafHashes(upTo: try vault.auditSize())
+        let rows = try vault.database.prepare("SELECT size, root FROM checkpoints")
+        var n = 0
+        while try rows.step() {
+            #expect(Merkle.root(ofLeafHashes: leaves.prefix(rows.int(0))) == rows.blob(1))
+            n += 1
+        }
+        #expect(n >= 2)
     }
 }
