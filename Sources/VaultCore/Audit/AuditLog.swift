@@ -128,15 +128,23 @@ extension Vault {
     }
 
     public func latestCheckpoint() throws -> Checkpoint.Note? {
-        let s = try database.prepare("SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")
-        guard try s.step() else { return nil }
-        return try Checkpoint.parse(note: s.text(0))
+        try loadCheckpoint(try database.prepare("SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1"))
     }
 
     func checkpoint(size: Int) throws -> Checkpoint.Note? {
-        let s = try database.prepare("SELECT note FROM checkpoints WHERE size = ?").bind(size)
+        try loadCheckpoint(try database.prepare("SELECT size, root, note FROM checkpoints WHERE size = ?").bind(size))
+    }
+
+    /// A stored checkpoint, accepted only if its note is this vault's, signed by the chair, and
+    /// agrees with the size and root stored beside it.
+    func loadCheckpoint(_ s: Statement) throws -> Checkpoint.Note? {
         guard try s.step() else { return nil }
-        return try Checkpoint.parse(note: s.text(0))
+        let note = try Checkpoint.parse(note: s.text(2))
+        guard note.checkpoint.size == s.int(0), note.checkpoint.root == s.blob(1), note.checkpoint.origin == "evalvault/\(id)",
+              note.isSigned(by: try chairID().rawValue, key: try recordedChairKey()) else {
+            throw VaultError.integrity("the stored checkpoint at size \(s.int(0)) is not the chair's signed checkpoint of this log")
+        }
+        return note
     }
 
     /// Every leaf hash of the first `size` entries (for proofs).

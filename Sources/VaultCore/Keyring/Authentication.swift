@@ -51,14 +51,20 @@ extension Vault {
         } else {
             (chairKey, newlyPinned) = try pinnedChairKey(chairID: chairID, pinFile: Self.pinPath(forKey: path))
         }
+        if pid == chairID {
+            // A key file that is not the enrolled chair key is an authentication failure; the
+            // enrolled key with a record that no longer verifies is damage (integrity).
+            let stored = try database.prepare("SELECT x25519_pub, ed25519_pub FROM principals WHERE id = ?").bind(pid.rawValue)
+            if try stored.step(), stored.blob(0) != keys.publicKeys.agreement.rawRepresentation
+                || stored.blob(1) != keys.publicKeys.signing.rawRepresentation {
+                throw fail("key not enrolled", .authenticationFailed("\(path) is not the key enrolled for \(pid)"))
+            }
+        }
         let principal: Principal
         do {
             principal = try self.principal(pid, verifiedWith: chairKey)
         } catch VaultError.notFound(let m) {
             throw fail("not enrolled", .notFound(m))
-        } catch let error as VaultError where pid == chairID {
-            throw fail("not the chair's key", error == .integrity("the chair's signature on principal \(pid) does not verify")
-                ? .authenticationFailed("\(path) is not the key enrolled for \(pid)") : error)
         }
         guard principal.publicKeys == keys.publicKeys else {
             throw fail("key not enrolled", .authenticationFailed("\(path) is not the key enrolled for \(pid)"))

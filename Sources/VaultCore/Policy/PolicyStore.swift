@@ -3,19 +3,23 @@ import VaultCrypto
 
 /// The policy in force: signed versions in vault.db (SPEC §6).
 extension Vault {
-    static func policySignedBytes(vaultID: String, version: Int, sha256: [UInt8]) -> [UInt8] {
+    /// What the chair signs for a policy version: the vault, the version, the hash of the text
+    /// and when it was applied (every column, so no byte of the row can change unnoticed).
+    static func policySignedBytes(vaultID: String, version: Int, sha256: [UInt8], appliedAt: String) -> [UInt8] {
         var e = CanonicalEncoder(domain: "evalvault/policy/v1")
         e.append(vaultID)
         e.append(Int64(version))
         e.append(sha256)
+        e.append(appliedAt)
         return e.bytes
     }
 
     /// Stores `set` as version `version`, signed by the chair. Call inside a transaction.
     func storePolicy(_ set: PolicySet, version: Int, chairKey: Curve25519.Signing.PrivateKey) throws {
-        let sig = try chairKey.signature(for: Self.policySignedBytes(vaultID: id, version: version, sha256: set.sha256))
+        let appliedAt = Timestamp.now()
+        let sig = try chairKey.signature(for: Self.policySignedBytes(vaultID: id, version: version, sha256: set.sha256, appliedAt: appliedAt))
         try database.prepare("INSERT INTO policies (version, source, sha256, applied_at, chair_sig) VALUES (?, ?, ?, ?, ?)")
-            .bind(version, set.source, set.sha256, Timestamp.now(), sig).run()
+            .bind(version, set.source, set.sha256, appliedAt, sig).run()
     }
 
     /// A stored policy version with its metadata.
@@ -32,7 +36,7 @@ extension Vault {
         guard try s.step() else { throw VaultError.integrity("vault.db holds no policy") }
         let version = s.int(0), source = s.text(1), hash = s.blob(2)
         guard SHA256.hash(data: Array(source.utf8)) == hash,
-              chairKey.isValidSignature(s.blob(4), for: Self.policySignedBytes(vaultID: id, version: version, sha256: hash)) else {
+              chairKey.isValidSignature(s.blob(4), for: Self.policySignedBytes(vaultID: id, version: version, sha256: hash, appliedAt: s.text(3))) else {
             throw VaultError.integrity("policy version \(version) does not match the chair's signature")
         }
         do {
