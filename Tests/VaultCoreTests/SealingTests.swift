@@ -406,3 +406,32 @@ struct ShredTests {
         #expect((try? FileManager.default.contentsOfDirectory(atPath: dir.path))?.sorted() == ["k.key", "k.pub"], "no temporary file left behind")
     }
 }
+
+/// Inputs the fuzzers found that used to crash the process; each must now be a clean error.
+@Suite("Fuzzer findings")
+struct FuzzFindingTests {
+    @Test("round files whose table header does not start with a key (toml++ asserted and aborted)",
+          arguments: ["[(", "[=", "[ (", "[é]", "[[(", "id = \"x\"\n[ # c\n", "[\t("])
+    func tableHeaders(text: String) {
+        let e = #expect(throws: VaultError.self) { try RoundFile.parse(text, file: "f.toml") }
+        #expect(e?.exitStatus == .dataError && e?.message.contains("a table header must start with a key") == true, "\(e?.message ?? "")")
+    }
+
+    @Test("valid TOML with brackets in arrays, strings and comments is not refused by the pre-check")
+    func precheckLeavesValidTOMLAlone() throws {
+        for text in ["x = [\n  [1, 2],\n  [],\n]\n", "t = \"\"\"\n[(\n\"\"\"\n", "t = '[('\n", "# [(\n", "[a] # [(\n", "[ \"q\" ]\n", "[[b]]\n"] {
+            try RoundFile.precheckTableHeaders(text, file: "f.toml")
+        }
+    }
+
+    @Test("a non-integer number in an audit export, proof or result statement is refused, not a trap")
+    func floats() throws {
+        let dir = TemporaryFolder()
+        try Data("1.3\n".utf8).write(to: URL(fileURLWithPath: dir.path + "/a.jsonl"))
+        let e = #expect(throws: VaultError.self) { try AuditVerifier.verify(path: dir.path + "/a.jsonl") }
+        #expect(e?.message.contains("only integers") == true)
+        #expect(throws: VaultError.self) { try AuditProof.verify(Array(#"{"entry":{"seq":1.5},"index":1e3}"#.utf8)) }
+        #expect(throws: VaultError.self) { try ResultStatement.verify(Array(#"{"format":"evalvault-result/1","n":2.5,"signature":"AA=="}"#.utf8)) }
+        #expect(CanonicalJSON.string(.array([.decimal("2.5")])) == "[2.5]")
+    }
+}

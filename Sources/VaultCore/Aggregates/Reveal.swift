@@ -148,7 +148,7 @@ public enum ResultStatement {
     public static func verify(_ bytes: [UInt8]) throws -> Verified {
         let bad = { (why: String) in VaultError.integrity("the result statement \(why)") }
         let v: JSONValue
-        do { v = try JSONParser.parse(bytes) } catch { throw bad("is not valid JSON (\(error))") }
+        do { v = try JSONParser.parse(bytes, integersOnly: true) } catch { throw bad("is not valid JSON (\(error))") }
         guard case .object(var body) = v, body["format"]?.stringValue == formatName else { throw bad("is not an \(formatName) file") }
         guard let sig = body.removeValue(forKey: "signature")?.stringValue.flatMap(Base64.decode),
               let chair = body["chair"]?.stringValue, let vault = body["vault"]?.stringValue,

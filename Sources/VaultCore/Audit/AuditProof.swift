@@ -44,7 +44,7 @@ public enum AuditProof {
     public static func verify(_ bytes: [UInt8]) throws -> Verified {
         let bad = { (why: String) in VaultError.integrity("the proof \(why)") }
         let v: JSONValue
-        do { v = try JSONParser.parse(bytes) } catch { throw bad("is not valid JSON (\(error))") }
+        do { v = try JSONParser.parse(bytes, integersOnly: true) } catch { throw bad("is not valid JSON (\(error))") }
         guard let text = v["checkpoint"]?.stringValue, let chair = v["chair"]?.stringValue,
               let keyRaw = v["chair_key"]?.stringValue.flatMap(Base64.decode),
               let agreementRaw = v["chair_x25519"]?.stringValue.flatMap(Base64.decode), let entry = v["entry"], case .object = entry,

@@ -37,7 +37,7 @@ public enum AuditVerifier {
         func bad(_ why: String) -> VaultError { .integrity("line \(lineNo): \(why)") }
         func canonical(_ bytes: [UInt8]) throws -> JSONValue {
             let v: JSONValue
-            switch Result(catching: { () throws(JSONParser.ParseError) in try JSONParser.parse(bytes, allowWhitespace: false) }) {
+            switch Result(catching: { () throws(JSONParser.ParseError) in try JSONParser.parse(bytes, allowWhitespace: false, integersOnly: true) }) {
             case .success(let value): v = value
             case .failure(let error): throw bad("not valid JSON (\(error))")
             }

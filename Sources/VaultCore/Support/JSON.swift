@@ -40,7 +40,9 @@ public enum CanonicalJSON {
         case .null: out += Array("null".utf8)
         case .bool(let b): out += Array((b ? "true" : "false").utf8)
         case .integer(let i): out += Array(String(i).utf8)
-        case .decimal: preconditionFailure("canonical JSON here carries integers only")
+        // EvalVault never writes a non-integer; one read from a file is written back as it was
+        // given, so a verifier compares it byte for byte instead of trapping (found by fuzzing).
+        case .decimal(let text): out += Array(text.utf8)
         case .string(let s): writeString(s, into: &out)
         case .array(let a):
             out.append(UInt8(ascii: "["))
@@ -93,10 +95,13 @@ public struct JSONParser {
     let bytes: [UInt8]
     var i = 0
     var depth = 0
+    /// Refuse numbers with a fraction or exponent (audit files, proofs, result statements).
+    var integersOnly = false
     static let maxDepth = 64
 
-    public static func parse(_ bytes: [UInt8], allowWhitespace: Bool = true) throws(ParseError) -> JSONValue {
+    public static func parse(_ bytes: [UInt8], allowWhitespace: Bool = true, integersOnly: Bool = false) throws(ParseError) -> JSONValue {
         var p = JSONParser(bytes: bytes)
+        p.integersOnly = integersOnly
         if allowWhitespace { p.skipSpace() }
         let v = try p.value()
         if allowWhitespace { p.skipSpace() }
@@ -195,6 +200,7 @@ public struct JSONParser {
             guard digits() > 0 else { throw fail("invalid number") }
         }
         let text = String(decoding: bytes[start..<i], as: UTF8.self)
+        if !isInteger && integersOnly { throw ParseError(offset: start, message: "a number with a fraction or exponent (only integers are allowed)") }
         if isInteger {
             guard let v = Int64(text) else { throw ParseError(offset: start, message: "integer out of range") }
             return .integer(v)
