@@ -26,11 +26,12 @@ public enum Subprocess {
         return dir.appendingPathComponent("evalvault").path
     }
 
-    /// The environment every child starts from: PATH, HOME, TMPDIR and LANG, nothing else.
+    /// The environment every child starts from: PATH, HOME, TMPDIR and LANG, and the sanitizers'
+    /// options (so `ASAN_OPTIONS=… swift test --sanitize=address` reaches the CLI processes too).
     public static var baseEnvironment: [String: String] {
         let env = ProcessInfo.processInfo.environment
         var out: [String: String] = ["PATH": env["PATH"] ?? "/usr/bin:/bin", "LANG": "C.UTF-8"]
-        for k in ["HOME", "TMPDIR"] { if let v = env[k] { out[k] = v } }
+        for k in ["HOME", "TMPDIR", "ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS", "UBSAN_OPTIONS"] { if let v = env[k] { out[k] = v } }
         return out
     }
 
