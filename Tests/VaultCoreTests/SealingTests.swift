@@ -411,7 +411,7 @@ struct ShredTests {
 @Suite("Fuzzer findings")
 struct FuzzFindingTests {
     @Test("round files whose table header does not start with a key (toml++ asserted and aborted)",
-          arguments: ["[(", "[=", "[ (", "[é]", "[[(", "id = \"x\"\n[ # c\n", "[\t("])
+          arguments: ["[(", "[=", "[ (", "[é]", "[[(", "[[[", "[ [", "[]", "id = \"x\"\n[ # c\n", "[\t("])
     func tableHeaders(text: String) {
         let e = #expect(throws: VaultError.self) { try RoundFile.parse(text, file: "f.toml") }
         #expect(e?.exitStatus == .dataError && e?.message.contains("a table header must start with a key") == true, "\(e?.message ?? "")")

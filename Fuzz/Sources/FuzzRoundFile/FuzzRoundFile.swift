@@ -1,5 +1,5 @@
 @_spi(Fuzzing) import VaultCore
-import CFuzz
+import FuzzSupport
 
 /// The fuzz callback: any input must be accepted or refused with a VaultError, never crash.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -9,10 +9,6 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-/// The process entry point (SwiftPM links `main` to `<Target>_main`): run libFuzzer's loop.
+/// The process entry point (SwiftPM links `main` to `<Target>_main`).
 @_cdecl("FuzzRoundFile_main")
-public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return LLVMFuzzerRunDriver(&count, &arguments, fuzz)
-}
+public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt { runLibFuzzer(argc, argv, fuzz) }

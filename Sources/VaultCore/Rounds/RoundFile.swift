@@ -38,7 +38,7 @@ public enum RoundFile {
         var i = 0, line = 1, lineStart = 0, depth = 0
         func isKeyStart(_ c: UInt8) -> Bool {
             (97...122).contains(c) || (65...90).contains(c) || (48...57).contains(c) || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
-                || c == quote || c == apostrophe || c == open || c == close
+                || c == quote || c == apostrophe
         }
         func triple(_ q: UInt8, at j: Int) -> Bool { j + 2 < b.count && b[j] == q && b[j + 1] == q && b[j + 2] == q }
         while i < b.count {

@@ -94,21 +94,31 @@ extension Vault {
         return e.bytes
     }
 
+    /// The common start of a round's change of state: the round verified with the actor's
+    /// chair key, the policy's decision, the chair check (only the chair signs rounds), and the
+    /// state the round must be in — each refusal recorded in the audit log.
+    func beginTransition(_ roundID: String, action: String, from required: RoundState, actor: Actor,
+                         refusal: String) throws -> (round: Round, decision: PolicyDecision, target: String) {
+        let current = try round(roundID, verifiedWith: actor.chairKey)
+        let target = "round/\(roundID)"
+        let decision = try authorize(PolicyRequest(principal: Self.attributes(of: actor.principal), action: action,
+                                                   resource: ["round": current.policyAttributes]), actor: actor, target: target)
+        try requireChair(actor, action: action, target: target, decision: decision)
+        guard current.state == required else {
+            try recordAttempt(AuditRecord(actor: actor, action: action, target: target, decision: decision, outcome: .failed,
+                                          details: ["reason": .string("round is \(current.state.rawValue)")]), signer: actor.keys.signing)
+            throw VaultError.usage("round \(roundID) is \(current.state.rawValue); \(refusal)")
+        }
+        return (current, decision, target)
+    }
+
     /// `round open`: a fresh X25519 key pair; the public half signed into the round record, the
     /// private half wrapped with HPKE to each holder — whole when k = 1, as one Shamir share
     /// per holder when k > 1 — and then dropped from memory. The round records the policy
     /// version in force.
     public func openRound(_ roundID: String, actor: Actor) throws -> Round {
-        let current = try round(roundID, verifiedWith: actor.chairKey)
-        let target = "round/\(roundID)"
-        let decision = try authorize(PolicyRequest(principal: Self.attributes(of: actor.principal), action: "round.open",
-                                                   resource: ["round": current.policyAttributes]), actor: actor, target: target)
-        try requireChair(actor, action: "round.open", target: target, decision: decision)
-        guard current.state == .draft else {
-            try recordAttempt(AuditRecord(actor: actor, action: "round.open", target: target, decision: decision, outcome: .failed,
-                                          details: ["reason": .string("round is \(current.state.rawValue)")]), signer: actor.keys.signing)
-            throw VaultError.usage("round \(roundID) is \(current.state.rawValue); only a draft round can be opened")
-        }
+        let (current, decision, target) = try beginTransition(roundID, action: "round.open", from: .draft, actor: actor,
+                                                              refusal: "only a draft round can be opened")
         let holders = try current.config.reveal.holders.map { try principal($0, verifiedWith: actor.chairKey) }
         let policyVersion = try policyInForce(chairKey: actor.chairKey).version
         let key = Curve25519.KeyAgreement.PrivateKey()
@@ -136,16 +146,8 @@ extension Vault {
 
     /// `round close`: frozen — nothing can be sealed after — and a checkpoint is signed.
     public func closeRound(_ roundID: String, actor: Actor) throws -> (Round, Checkpoint.Note) {
-        let current = try round(roundID, verifiedWith: actor.chairKey)
-        let target = "round/\(roundID)"
-        let decision = try authorize(PolicyRequest(principal: Self.attributes(of: actor.principal), action: "round.close",
-                                                   resource: ["round": current.policyAttributes]), actor: actor, target: target)
-        try requireChair(actor, action: "round.close", target: target, decision: decision)
-        guard current.state == .open else {
-            try recordAttempt(AuditRecord(actor: actor, action: "round.close", target: target, decision: decision, outcome: .failed,
-                                          details: ["reason": .string("round is \(current.state.rawValue)")]), signer: actor.keys.signing)
-            throw VaultError.usage("round \(roundID) is \(current.state.rawValue); only an open round can be closed")
-        }
+        let (current, decision, target) = try beginTransition(roundID, action: "round.close", from: .open, actor: actor,
+                                                              refusal: "only an open round can be closed")
         let closed = Round(config: current.config, state: .closed, policyVersion: current.policyVersion, publicKey: current.publicKey,
                            version: current.version + 1)
         return try database.transaction {
@@ -163,16 +165,8 @@ extension Vault {
     /// (`secure_delete`), and the WAL is checkpointed and truncated so no copy lingers there.
     /// The round keeps its record (state `shredded`) and its seals, which are now only noise.
     public func shredRound(_ roundID: String, actor: Actor) throws -> Int {
-        let current = try round(roundID, verifiedWith: actor.chairKey)
-        let target = "round/\(roundID)"
-        let decision = try authorize(PolicyRequest(principal: Self.attributes(of: actor.principal), action: "round.shred",
-                                                   resource: ["round": current.policyAttributes]), actor: actor, target: target)
-        try requireChair(actor, action: "round.shred", target: target, decision: decision)
-        guard current.state == .closed else {
-            try recordAttempt(AuditRecord(actor: actor, action: "round.shred", target: target, decision: decision, outcome: .failed,
-                                          details: ["reason": .string("round is \(current.state.rawValue)")]), signer: actor.keys.signing)
-            throw VaultError.usage("round \(roundID) is \(current.state.rawValue); only a closed round can be shredded")
-        }
+        let (current, decision, target) = try beginTransition(roundID, action: "round.shred", from: .closed, actor: actor,
+                                                              refusal: "only a closed round can be shredded")
         let shredded = Round(config: current.config, state: .shredded, policyVersion: current.policyVersion,
                              publicKey: current.publicKey, version: current.version + 1)
         let removed: Int = try database.transaction {
