@@ -332,3 +332,27 @@ struct DefaultPolicyTests {
         #expect(located + loaded == 3000 && located > 1000)
     }
 }
+
+@Suite("Policy engine: what a policy reads")
+struct PolicyReadsTests {
+    @Test("the resource attributes a policy reads; nil when it uses resource as a whole")
+    func reads() throws {
+        #expect(try load(DefaultPolicy.source).readsResourceAttributes == ["round", "team", "stat", "by", "min_group"])
+        #expect(try load("permit (principal, action, resource) when { [resource].contains(resource) };").readsResourceAttributes == nil)
+        #expect(try load("permit (principal, action, resource) when { resource has criterion };").readsResourceAttributes == ["criterion"])
+    }
+
+    @Test("a batch is decided per place the policy can tell apart: a criterion-specific forbid still denies")
+    func memoisedBatch() throws {
+        let f = try RoundFixture()
+        try f.makeRound()
+        _ = try f.vault.applyPolicy(try PolicySet(source: DefaultPolicy.source + """
+            @id("no-safety-today") forbid (principal, action == Action::"seal", resource) when { resource.criterion == "safety" };
+            """, fileName: "p"), actor: try f.actor("chair"))
+        let e = #expect(throws: VaultError.self) {
+            try f.seal("ev-1", [("upstage", "performance", "60"), ("naver-cloud", "performance", "60"), ("upstage", "safety", "3")])
+        }
+        #expect(e == .denied(policyIDs: ["no-safety-today"]))
+        try f.seal("ev-1", [("upstage", "performance", "60"), ("naver-cloud", "performance", "60")])
+    }
+}

@@ -39,19 +39,22 @@ public struct Aggregator {
     public let trim: Fixed?
     public let advance: Int?
 
+    let criteria: [String: Criterion]
+
     public init(config: RoundConfig, precision: Int, trim: Fixed?, advance: Int?) {
         self.config = config; self.precision = precision; self.trim = trim; self.advance = advance
+        criteria = config.criteriaByID
     }
 
     typealias R = Rational
 
     func scaled(_ s: OpenedScore) throws -> R {
-        let c = config.criterion(s.criterion)!
+        let c = criteria[s.criterion]!
         return try R(Int128(s.units) * 100, Int128(c.stepCount))
     }
 
     func raw(_ s: OpenedScore) throws -> R {
-        let c = config.criterion(s.criterion)!
+        let c = criteria[s.criterion]!
         return try R(Int128(c.min.micros) + Int128(s.units) * Int128(c.step.micros), Int128(Fixed.scale))
     }
 

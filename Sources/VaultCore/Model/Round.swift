@@ -52,6 +52,9 @@ public struct RoundConfig: Sendable, Equatable {
 
     public func criterion(_ id: String) -> Criterion? { criteria.first { $0.id == id } }
 
+    /// The criteria by id, for code that looks one up per score.
+    public var criteriaByID: [String: Criterion] { Dictionary(criteria.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }) }
+
     /// Canonical JSON (decimals as strings), the form stored and signed.
     public var canonicalJSON: JSONValue {
         .object([

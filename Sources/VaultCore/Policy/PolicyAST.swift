@@ -19,7 +19,7 @@ public struct PolicyLoadError: Error, Sendable, Equatable {
 }
 
 /// A runtime value of the policy language.
-public indirect enum PolicyValue: Sendable, Equatable {
+public indirect enum PolicyValue: Sendable, Hashable {
     case bool(Bool)
     case long(Int64)
     /// A decimal with four fractional digits (as Cedar's), stored ×10 000 so arithmetic is exact.

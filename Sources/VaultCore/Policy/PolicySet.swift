@@ -54,6 +54,37 @@ public struct PolicySet: Sendable {
         self.source = source
         self.fileName = fileName
         self.sha256 = SHA256.hash(data: Array(source.utf8))
+        var names = Set<String>()
+        var whole = false
+        for p in policies { for c in p.conditions { Self.collectResourceAttributes(c.body, into: &names, whole: &whole) } }
+        readsResourceAttributes = whole ? nil : names
+    }
+
+    /// The top-level `resource` attributes any statement reads (`resource.x`, `resource has x`),
+    /// or nil when some statement uses `resource` as a whole. Two requests that agree on these
+    /// (and on principal, action and context) get the same decision, which lets a batch of many
+    /// places be decided once per distinct combination.
+    public let readsResourceAttributes: Set<String>?
+
+    static func collectResourceAttributes(_ e: PolicyExpression, into names: inout Set<String>, whole: inout Bool) {
+        switch e {
+        case .attribute(.variable(.resource, _), let n, _), .has(.variable(.resource, _), let n, _):
+            names.insert(n)
+        case .variable(.resource, _):
+            whole = true
+        case .literal, .variable:
+            break
+        case .list(let items, _):
+            items.forEach { collectResourceAttributes($0, into: &names, whole: &whole) }
+        case .attribute(let b, _, _), .has(let b, _, _), .not(let b, _):
+            collectResourceAttributes(b, into: &names, whole: &whole)
+        case .binary(_, let l, let r, _):
+            collectResourceAttributes(l, into: &names, whole: &whole)
+            collectResourceAttributes(r, into: &names, whole: &whole)
+        case .method(let b, _, let args, _):
+            collectResourceAttributes(b, into: &names, whole: &whole)
+            args.forEach { collectResourceAttributes($0, into: &names, whole: &whole) }
+        }
     }
 
     /// Decides a request (SPEC §6): any satisfied forbid denies; else any satisfied permit
@@ -113,7 +144,7 @@ public struct PolicySet: Sendable {
 
 /// The request a decision is made on (SPEC §6's attributes).
 public struct PolicyRequest: Sendable {
-    public struct PrincipalAttributes: Sendable {
+    public struct PrincipalAttributes: Sendable, Equatable {
         public let id: String
         public let role: String
         public let conflicts: [String]

@@ -63,8 +63,23 @@ extension Vault {
         let set = try policyInForce(chairKey: actor.chairKey).set
         var determining = Set<String>()
         var last: PolicyDecision?
+        // Decisions depend only on what the statements read: memoise on those resource
+        // attributes when principal, action and context are those of the first request.
+        let first = requests[0]
+        let keys = set.readsResourceAttributes.map { $0.sorted() }
+        var memo: [[PolicyValue?]: PolicyDecision] = [:]
         for request in requests {
-            let decision = set.evaluate(request)
+            let memoKey: [PolicyValue?]? = keys.flatMap { keys in
+                request.principal == first.principal && request.action == first.action && request.context == first.context
+                    ? keys.map { request.resource[$0] } : nil
+            }
+            let decision: PolicyDecision
+            if let memoKey, let known = memo[memoKey] {
+                decision = known
+            } else {
+                decision = set.evaluate(request)
+                if let memoKey { memo[memoKey] = decision }
+            }
             if !decision.allowed {
                 try recordAttempt(AuditRecord(actor: actor, action: request.action, target: target, decision: decision, details: details),
                                   signer: actor.keys.signing)

@@ -12,7 +12,7 @@ public enum RoundFile {
     }
 
     public static func parse(_ text: String, file: String) throws -> RoundConfig {
-        try precheckTableHeaders(text, file: file)
+        try TOMLSubset.check(text, file: file)
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -25,62 +25,6 @@ public enum RoundFile {
         let config = v.validate(table)
         if !v.errors.isEmpty { throw VaultError.invalidData(v.errors.joined(separator: "\n")) }
         return config!
-    }
-
-    /// Refuses a table header that does not start with a key (`[(`, `[ #`, `[é]`, …) before
-    /// TOMLKit sees it: the toml++ parser inside TOMLKit 0.6.0 meets such a header with a failed
-    /// assertion that aborts the process, in release builds too (found by fuzzing). The scan
-    /// follows strings, comments and open arrays, so it looks only where a header can start.
-    static func precheckTableHeaders(_ text: String, file: String) throws {
-        let b = Array(text.utf8)
-        let quote = UInt8(ascii: "\""), apostrophe = UInt8(ascii: "'"), backslash = UInt8(ascii: "\\")
-        let open = UInt8(ascii: "["), close = UInt8(ascii: "]"), hash = UInt8(ascii: "#"), newline: UInt8 = 0x0A
-        var i = 0, line = 1, lineStart = 0, depth = 0
-        func isKeyStart(_ c: UInt8) -> Bool {
-            (97...122).contains(c) || (65...90).contains(c) || (48...57).contains(c) || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
-                || c == quote || c == apostrophe
-        }
-        func triple(_ q: UInt8, at j: Int) -> Bool { j + 2 < b.count && b[j] == q && b[j + 1] == q && b[j + 2] == q }
-        while i < b.count {
-            let c = b[i]
-            if c == newline { line += 1; lineStart = i + 1; i += 1; continue }
-            if c == hash { while i < b.count && b[i] != newline { i += 1 }; continue }
-            if c == quote || c == apostrophe {
-                if triple(c, at: i) {  // a multi-line string
-                    i += 3
-                    while i < b.count && !triple(c, at: i) {
-                        if b[i] == newline { line += 1; lineStart = i + 1 }
-                        if c == quote && b[i] == backslash { i += 1 }
-                        i += 1
-                    }
-                    i += 3
-                } else {  // a one-line string
-                    i += 1
-                    while i < b.count && b[i] != c && b[i] != newline {
-                        if c == quote && b[i] == backslash { i += 1 }
-                        i += 1
-                    }
-                    i += 1
-                }
-                continue
-            }
-            if c == open {
-                if depth == 0 && b[lineStart..<i].allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
-                    var j = i + 1
-                    if j < b.count && b[j] == open { j += 1 }
-                    while j < b.count && (b[j] == 0x20 || b[j] == 0x09) { j += 1 }
-                    guard j < b.count, isKeyStart(b[j]) else {
-                        throw VaultError.invalidData("\(file):\(line):\(j - lineStart + 1): a table header must start with a key (letters, digits, '-', '_', or a quoted key)")
-                    }
-                    while i < b.count && b[i] != newline && b[i] != hash { i += 1 }  // the rest of the header line
-                    continue
-                }
-                depth += 1
-            } else if c == close {
-                depth = max(0, depth - 1)
-            }
-            i += 1
-        }
     }
 
     struct Validator {

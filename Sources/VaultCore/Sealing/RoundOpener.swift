@@ -92,6 +92,7 @@ extension Vault {
 
         var out: [OpenedScore] = []
         out.reserveCapacity(scoreCount)
+        let teams = Set(round.config.teams), criteria = round.config.criteriaByID
         let batches = try database.prepare("SELECT id, enc, count, trailer FROM batches WHERE round = ? ORDER BY id").bind(round.id)
         let seals = try database.prepare("SELECT seq, team, criterion, ct FROM seals WHERE batch = ? ORDER BY seq")
         var opened = 0
@@ -119,7 +120,7 @@ extension Vault {
             while try seals.step() {
                 let seq = seals.int(0), team = seals.text(1), criterion = seals.text(2), ct = seals.blob(3)
                 guard seq == places.count else { throw fail("score \(places.count) is missing or out of place") }
-                guard round.config.teams.contains(team), let c = round.config.criterion(criterion) else {
+                guard teams.contains(team), let c = criteria[criterion] else {
                     throw fail("score \(seq) is placed at an unknown team or criterion")
                 }
                 let plain: SecureBytes

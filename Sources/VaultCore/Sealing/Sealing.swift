@@ -70,6 +70,7 @@ extension Vault {
         units.reserveCapacity(inputs.count)
         var seen: [String: Int] = [:]
         let teams = Set(round.config.teams)
+        let criteria = round.config.criteriaByID
         for (index, s) in inputs.enumerated() {
             let at = s.line.map { "\(file ?? "input"):\($0): " } ?? ""
             if let first = seen.updateValue(index, forKey: s.team + "\u{0}" + s.criterion) {
@@ -80,7 +81,7 @@ extension Vault {
                 problems.append("\(at)team \"\(s.team.prefix(64))\" is not in round \(roundID) (teams: \(round.config.teams.joined(separator: ", ")))")
                 continue
             }
-            guard let c = round.config.criterion(s.criterion) else {
+            guard let c = criteria[s.criterion] else {
                 problems.append("\(at)criterion \"\(s.criterion.prefix(64))\" is not in round \(roundID) (criteria: \(round.config.criteria.map(\.id).joined(separator: ", ")))")
                 continue
             }
