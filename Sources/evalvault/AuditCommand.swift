@@ -18,9 +18,7 @@ struct AuditCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write the audit log as JSON Lines (verifiable) or CSV (for spreadsheets).",
             discussion: """
-                Chair or auditor, per policy. When the chair exports, a fresh checkpoint covering
-                every entry (this export's own included) is signed first; an auditor's export ends
-                at the chair's latest checkpoint.
+                Chair or auditor, per policy. When the chair exports, a fresh checkpoint covering every entry (this export's own included) is signed first; an auditor's export ends at the chair's latest checkpoint.
 
                 Example:
                   evalvault audit export --as auditor --out audit.jsonl
@@ -53,9 +51,7 @@ struct AuditCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify an exported audit log, or an inclusion proof, offline: no vault, no passphrase.",
             discussion: """
-                Recomputes every leaf and the root, checks every signature and the checkpoint's,
-                and with --checkpoint OLD proves the log only grew since OLD. Exits 65 naming the
-                first bad line.
+                Recomputes every leaf and the root, checks every signature and the checkpoint's, and with --checkpoint OLD proves the log only grew since OLD. Exits 65 naming the first bad line.
 
                 Examples:
                   evalvault audit verify audit.jsonl
@@ -95,8 +91,7 @@ struct AuditCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Sign a checkpoint of the log as it is now (chair).",
             discussion: """
-                Prints the C2SP signed note (or writes it to --out). Keep it: `audit verify
-                --checkpoint` later proves the log only grew since.
+                Prints the C2SP signed note (or writes it to --out). Keep it: `audit verify --checkpoint` later proves the log only grew since.
 
                 Example:
                   evalvault audit checkpoint --as chair --out 2025-11.checkpoint
@@ -116,8 +111,7 @@ struct AuditCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print an RFC 9162 inclusion proof of one entry against the latest checkpoint.",
             discussion: """
-                Chair or auditor (the audit.export permission). Check it anywhere with
-                `evalvault audit verify --proof FILE`.
+                Chair or auditor (the audit.export permission). Check it anywhere with `evalvault audit verify --proof FILE`.
 
                 Example:
                   evalvault audit prove --as auditor 12 > entry-12.json

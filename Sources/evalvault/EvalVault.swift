@@ -11,11 +11,9 @@ struct EvalVault: ParsableCommand {
         commandName: "evalvault",
         abstract: "A confidential evaluation vault: sealed scores, policy-controlled aggregates, a verifiable audit log.",
         discussion: """
-            Evaluators seal scores that only a reveal can open; only the aggregates that the policy
-            allows ever come out. Start with `evalvault demo`, or `evalvault init --chair chair`.
+            Evaluators seal scores that only a reveal can open; only the aggregates that the policy allows ever come out. Start with `evalvault demo`, or `evalvault init --chair chair`.
 
-            Exit status: 0 success, 64 usage, 65 bad or tampered data, 66 missing vault/file/id,
-            70 internal error, 77 denied by policy or authentication failed.
+            Exit status: 0 success, 64 usage, 65 bad or tampered data, 66 missing vault/file/id, 70 internal error, 77 denied by policy or authentication failed.
 
             Example:
               evalvault demo

@@ -7,9 +7,7 @@ struct InitCommand: ParsableCommand {
         commandName: "init",
         abstract: "Create a new vault and the chair's key pair.",
         discussion: """
-            Creates DIR/vault.db, DIR/Keys/<chair>.key and .pub, and DIR/Policies/default.policy.
-            The chair's real identity, if given, is stored only encrypted. An existing vault is
-            never overwritten.
+            Creates DIR/vault.db, DIR/Keys/<chair>.key and .pub, and DIR/Policies/default.policy. The chair's real identity, if given, is stored only encrypted. An existing vault is never overwritten.
 
             Example:
               evalvault init --dir ./vault --chair chair --identity "Programme Director"

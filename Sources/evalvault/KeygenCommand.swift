@@ -7,13 +7,9 @@ struct KeygenCommand: ParsableCommand {
         commandName: "keygen",
         abstract: "Make a key pair: PATH.key (passphrase-protected, mode 0600) and PATH.pub.",
         discussion: """
-            Each person makes their own key and hands only the .pub file to the chair.
-            The passphrase comes from --passphrase-file, else $EVALVAULT_PASSPHRASE, else it is
-            asked twice on the terminal.
+            Each person makes their own key and hands only the .pub file to the chair. The passphrase comes from --passphrase-file, else $EVALVAULT_PASSPHRASE, else it is asked twice on the terminal.
 
-            --change-passphrase PATH.key re-encrypts an existing key under a new passphrase (read
-            from --new-passphrase-file, else $EVALVAULT_NEW_PASSPHRASE, else asked twice); the
-            current one comes from the usual sources. The file is replaced atomically.
+            --change-passphrase PATH.key re-encrypts an existing key under a new passphrase (read from --new-passphrase-file, else $EVALVAULT_NEW_PASSPHRASE, else asked twice); the current one comes from the usual sources. The file is replaced atomically.
 
             Examples:
               evalvault keygen --out ~/evalvault/ev-alice

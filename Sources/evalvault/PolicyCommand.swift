@@ -37,9 +37,7 @@ struct PolicyCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run a JSON file of request cases against a policy; exits 65 unless all pass.",
             discussion: """
-                Each case: {"name", "principal": {"id", "role", "conflicts"}, "action", "resource",
-                "context", "expect": "allow"|"deny", "reasons": [...], "errors": N}; reasons and
-                errors are optional and, when present, must match exactly.
+                Each case: {"name", "principal": {"id", "role", "conflicts"}, "action", "resource", "context", "expect": "allow"|"deny", "reasons": [...], "errors": N}; reasons and errors are optional and, when present, must match exactly.
 
                 Example:
                   evalvault policy test Policies/default.policy Tests/VaultCoreTests/Policies/default-cases.json
@@ -69,8 +67,7 @@ struct PolicyCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make a policy file the policy in force (chair, under the current policy).",
             discussion: """
-                The new version is stored in vault.db, signed by the chair, and audited. Rounds keep
-                the version they opened under. A file that does not load changes nothing.
+                The new version is stored in vault.db, signed by the chair, and audited. Rounds keep the version they opened under. A file that does not load changes nothing.
 
                 Example:
                   evalvault policy apply --as chair Policies/strict.policy
@@ -121,8 +118,7 @@ struct PolicyCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show how the policy in force decides a request for the acting principal, touching no data.",
             discussion: """
-                Prints the decision, the determining policy ids, the result of each when/unless
-                clause of every statement whose scope matched, and any evaluation errors.
+                Prints the decision, the determining policy ids, the result of each when/unless clause of every statement whose scope matched, and any evaluation errors.
 
                 Example:
                   evalvault policy explain --as chair --action reveal --round 2025-R1 --stat mean --by team --min-group 3 --holders 2

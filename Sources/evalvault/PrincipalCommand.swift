@@ -17,9 +17,7 @@ struct PrincipalCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Enrol someone's public key under an opaque id, with a role.",
             discussion: """
-                The real identity, if given, is stored only encrypted under the vault identity key.
-                Without an id, one is generated (ev-xxxxxx, cm-…, au-…). Compare the printed
-                fingerprint with the key's owner before relying on it.
+                The real identity, if given, is stored only encrypted under the vault identity key. Without an id, one is generated (ev-xxxxxx, cm-…, au-…). Compare the printed fingerprint with the key's owner before relying on it.
 
                 Example:
                   evalvault principal add ev-1 --as chair --role evaluator --pubkey ev-1.pub --identity "Dr Kim" --conflict upstage

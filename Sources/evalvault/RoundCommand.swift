@@ -17,9 +17,7 @@ struct RoundCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a draft round from a TOML round file (chair).",
             discussion: """
-                The file names the round, its teams, its criteria (id, title, weight, min, max,
-                step) and its reveal holders and threshold; see Examples/round-1.toml. Every
-                field is checked, with errors as file:line: key: message.
+                The file names the round, its teams, its criteria (id, title, weight, min, max, step) and its reveal holders and threshold; see Examples/round-1.toml. Every field is checked, with errors as file:line: key: message.
 
                 Example:
                   evalvault round create --as chair --config Examples/round-1.toml
@@ -67,9 +65,7 @@ struct RoundCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Destroy a closed round's key for good: its seals can never be opened again (chair).",
             discussion: """
-                Deletes every wrap and share of the round's private key, zeroing the pages they used,
-                and records it in the audit log. Published results and the audit log stay. There is
-                no undo.
+                Deletes every wrap and share of the round's private key, zeroing the pages they used, and records it in the audit log. Published results and the audit log stay. There is no undo.
 
                 Example:
                   evalvault round shred 2025-R1 --as chair

@@ -6,10 +6,7 @@ struct SealCommand: ParsableCommand {
         commandName: "seal",
         abstract: "Seal scores into an open round (evaluator). Nobody can read them back, you included.",
         discussion: """
-            One score with --team, --criterion and --score, or a whole batch from a CSV file with
-            the header team,criterion,score[,comment]. Every score is checked against its
-            criterion's range and step first; if one row is wrong, nothing is sealed. Sealing the
-            same team and criterion again while the round is open replaces your earlier score.
+            One score with --team, --criterion and --score, or a whole batch from a CSV file with the header team,criterion,score[,comment]. Every score is checked against its criterion's range and step first; if one row is wrong, nothing is sealed. Sealing the same team and criterion again while the round is open replaces your earlier score.
 
             Examples:
               evalvault seal --as ev-1 --round 2025-R1 --team upstage --criterion performance --score 81.5
