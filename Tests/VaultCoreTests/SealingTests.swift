@@ -431,6 +431,18 @@ struct FuzzFindingTests {
         }
     }
 
+    @Test("huge numbers in a round file or a score are refused, not an overflow trap")
+    func hugeNumbers() {
+        for weight in ["9223372036854775807", "1000000000000", "-9999999999999", "1e300", "9999999999999.5"] {
+            let toml = RoundFileTests.valid.replacingOccurrences(of: "weight = 40", with: "weight = \(weight)")
+            let e = #expect(throws: VaultError.self) { try RoundFile.parse(toml, file: "r.toml") }
+            #expect(e?.exitStatus == .dataError, "weight \(weight): \(e?.message ?? "")")
+        }
+        #expect(Fixed("999999999999.999999") != nil && Fixed("9999999999999") == nil && Fixed(exactly: Int.max) == nil)
+        let extreme = RoundFileTests.valid.replacingOccurrences(of: "min = 0\nmax = 100", with: "min = -999999999999\nmax = 999999999999")
+        #expect(throws: Never.self) { _ = try? RoundFile.parse(extreme, file: "r.toml") }
+    }
+
     @Test("a non-integer number in an audit export, proof or result statement is refused, not a trap")
     func floats() throws {
         let dir = TemporaryFolder()

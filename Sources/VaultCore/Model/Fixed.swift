@@ -10,16 +10,24 @@ public struct Fixed: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     public init(micros: Int64) { self.micros = micros }
 
+    /// For small constants; values read from files go through `init?(exactly:)`.
     public init(_ integer: Int) { micros = Int64(integer) * Self.scale }
 
+    /// An integer from a file, or nil when it is beyond ±10^12 (found by fuzzing: a huge
+    /// weight used to overflow here).
+    public init?(exactly integer: Int) {
+        guard integer.magnitude < 1_000_000_000_000 else { return nil }
+        micros = Int64(integer) * Self.scale
+    }
+
     /// Parses `-12`, `81.5`, `0.000001`. Refuses exponents, more than six fractional digits,
-    /// and values beyond ±9 × 10^12.
+    /// and more than 12 integer digits (so that ×10^6, and a difference of two, fit in Int64).
     public init?(_ text: some StringProtocol) {
         var s = Substring(text)
         var negative = false
         if s.first == "-" { negative = true; s = s.dropFirst() } else if s.first == "+" { s = s.dropFirst() }
         let parts = s.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let whole = parts.first, !whole.isEmpty, whole.count <= 13, whole.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        guard let whole = parts.first, !whole.isEmpty, whole.count <= 12, whole.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
         var frac = parts.count == 2 ? parts[1] : ""
         guard parts.count == 1 || !frac.isEmpty, frac.count <= Self.fractionDigits, frac.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
         while frac.count < Self.fractionDigits { frac += "0" }

@@ -70,7 +70,7 @@ public enum RoundFile {
 
         mutating func decimal(_ t: TOMLTable, _ key: String, path: String, section: String?) -> Fixed? {
             guard let value = t[key] else { report(path, section: section, key: nil, "\(key) is missing"); return nil }
-            if let i = value.int { return Fixed(i) }
+            if let i = value.int, let f = Fixed(exactly: i) { return f }
             if let d = value.double, let f = Fixed(double: d) { return f }
             report(path, section: section, key: key, "must be a number with at most \(Fixed.fractionDigits) decimal places")
             return nil
