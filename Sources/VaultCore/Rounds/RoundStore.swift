@@ -7,7 +7,13 @@ extension Vault {
     /// the pinned key, so a round (and its public key) swapped by a writer of vault.db is refused.
     public func round(_ id: String, verifiedWith chairKey: Curve25519.Signing.PublicKey) throws -> Round {
         let s = try database.prepare("SELECT config, state, policy_version, public_key, version, chair_sig FROM rounds WHERE id = ?").bind(id)
-        guard try s.step() else { throw VaultError.notFound("no round \(id) in this vault") }
+        guard try s.step() else {
+            // Sealed batches that name a round with no record mean the record was removed or renamed.
+            if try database.prepare("SELECT 1 FROM batches WHERE round = ? LIMIT 1").bind(id).step() {
+                throw VaultError.integrity("round \(id) has sealed batches but no record (removed or renamed in vault.db)")
+            }
+            throw VaultError.notFound("no round \(id) in this vault")
+        }
         let config: RoundConfig
         do { config = try RoundConfig(canonical: try JSONParser.parse(Array(s.text(0).utf8))) } catch {
             throw VaultError.integrity("round \(id) has a malformed definition")
