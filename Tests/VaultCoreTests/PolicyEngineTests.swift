@@ -193,8 +193,9 @@ struct PolicyDecisionTests {
             .filter { !$0.isEmpty }.map { $0 + ";" }
         #expect(statements.count == 12)
         let base = try load(statements.joined(separator: "\n"))
-        var rng = SystemRandomNumberGenerator()
-        let requests = (0..<300).map { _ in RandomRequests.make(&rng) }
+        var rng = SeededRandom.fresh("order independence")
+        var requests: [PolicyRequest] = []
+        for _ in 0..<300 { requests.append(RandomRequests.make(&rng)) }
         for _ in 0..<10 {
             let shuffled = try load(statements.shuffled().joined(separator: "\n"))
             for r in requests {
@@ -217,34 +218,64 @@ struct PolicyDecisionTests {
     }
 }
 
+/// A small seeded generator (SplitMix64), so a failing property can be replayed from its seed.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9e3779b97f4a7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
+        z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
+        return z ^ (z >> 31)
+    }
+
+    mutating func pick<T>(_ a: [T]) -> T { a[Int(next() % UInt64(a.count))] }
+    mutating func chance(_ p: Double = 0.8) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
+    mutating func int(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(next() % UInt64(r.count)) }
+
+    /// A fresh seed, printed so the run can be repeated.
+    static func fresh(_ label: String) -> SeededRandom {
+        let seed = UInt64.random(in: 0...UInt64.max)
+        print("\(label): seed \(seed)")
+        return SeededRandom(seed: seed)
+    }
+}
+
 /// Random requests over the whole vocabulary, including attributes left out.
 enum RandomRequests {
     static let teams = ["naver-cloud", "upstage", "sk-telecom", "nc-ai", "lg-ai-research"]
 
     /// Weighted towards the interesting cases (seal and reveal, well-formed groupings) so that
     /// allowed requests are common enough for properties over them to mean something.
-    static func make(_ rng: inout some RandomNumberGenerator) -> PolicyRequest {
-        func pick<T>(_ a: [T]) -> T { a.randomElement(using: &rng)! }
-        func maybe(_ p: Double = 0.8) -> Bool { Double.random(in: 0..<1, using: &rng) < p }
-        let action = maybe(0.6) ? pick(["seal", "reveal"]) : pick(PolicySchema.actions)
+    static func make(_ rng: inout SeededRandom) -> PolicyRequest {
+        let action = rng.chance(0.6) ? rng.pick(["seal", "reveal"]) : rng.pick(PolicySchema.actions)
         var resource: [String: PolicyValue] = [:]
-        if maybe() {
-            resource["round"] = .record(["id": .string("R1"), "state": .string(pick(PolicySchema.roundStates)),
-                                         "threshold": .long(Int64.random(in: 1...3, using: &rng))])
+        if rng.chance() {
+            resource["round"] = .record(["id": .string("R1"), "state": .string(rng.pick(PolicySchema.roundStates)),
+                                         "threshold": .long(Int64(rng.int(1...3)))])
         }
-        if maybe() { resource["team"] = .string(pick(teams)) }
-        if maybe() { resource["stat"] = .string(pick(PolicySchema.statistics)) }
-        if maybe() {
+        if rng.chance() { resource["team"] = .string(rng.pick(teams)) }
+        if rng.chance() { resource["stat"] = .string(rng.pick(PolicySchema.statistics)) }
+        if rng.chance() {
             let wellFormed: [[PolicyValue]] = [[.string("team")], [.string("team"), .string("criterion")]]
-            resource["by"] = maybe(0.6) ? .list(pick(wellFormed))
-                : .list((0..<Int.random(in: 0...3, using: &rng)).map { _ in .string(pick(PolicySchema.groupings)) })
+            if rng.chance(0.6) {
+                resource["by"] = .list(rng.pick(wellFormed))
+            } else {
+                var by: [PolicyValue] = []
+                for _ in 0..<rng.int(0...3) { by.append(.string(rng.pick(PolicySchema.groupings))) }
+                resource["by"] = .list(by)
+            }
         }
-        if maybe(0.6) { resource["min_group"] = .long(Int64.random(in: 0...6, using: &rng)) }
+        if rng.chance(0.6) { resource["min_group"] = .long(Int64(rng.int(0...6))) }
         var context: [String: PolicyValue] = [:]
-        if maybe() { context["holders"] = .long(Int64.random(in: 0...3, using: &rng)) }
-        if maybe(0.5) { context["reason"] = .string(pick(["", "court order", "conflict review"])) }
-        let conflicts = teams.filter { _ in maybe(0.3) }
-        return request(pick(PolicySchema.roles), action, id: "p", conflicts: conflicts, resource: resource, context: context)
+        if rng.chance() { context["holders"] = .long(Int64(rng.int(0...3))) }
+        if rng.chance(0.5) { context["reason"] = .string(rng.pick(["", "court order", "conflict review"])) }
+        var conflicts: [String] = []
+        for t in teams where rng.chance(0.3) { conflicts.append(t) }
+        return request(rng.pick(PolicySchema.roles), action, id: "p", conflicts: conflicts, resource: resource, context: context)
     }
 }
 
@@ -269,7 +300,7 @@ struct DefaultPolicyTests {
     @Test("property: for random requests, never a reveal by evaluator, never a conflicted seal, never a reveal below min group or threshold")
     func properties() throws {
         let set = try load(DefaultPolicy.source)
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededRandom.fresh("default policy properties")
         var allowedReveals = 0, allowedSeals = 0
         for _ in 0..<20_000 {
             let r = RandomRequests.make(&rng)
