@@ -32,28 +32,43 @@ extension Vault {
     /// before anything counts. Only the output's SHA-256 goes into the audit log.
     public func reveal(_ request: RevealRequest, actor: Actor, coHolders: [Actor], publish: Bool,
                        progress: ((Int, Int) -> Void)? = nil) throws -> RevealOutcome {
-        let target = "round/\(request.round)"
+        try reveal([(request, publish)], actor: actor, coHolders: coHolders, progress: progress)[0]
+    }
+
+    /// Several reveals of one round in one command (a report): every request passes the
+    /// policy's first question before anything is decrypted, the round is opened and verified
+    /// once, then each request is computed, asked the second question, rendered and audited
+    /// on its own — exactly as separate reveals would be, without opening the round twice.
+    public func reveal(_ items: [(request: RevealRequest, publish: Bool)], actor: Actor, coHolders: [Actor],
+                       progress: ((Int, Int) -> Void)? = nil) throws -> [RevealOutcome] {
+        guard let roundID = items.first?.request.round, items.allSatisfy({ $0.request.round == roundID }) else {
+            throw VaultError.usage("a reveal covers one round")
+        }
+        let target = "round/\(roundID)"
         let round = try recordingFailure(actor: actor.id.rawValue, action: "reveal", target: target) {
-            try self.round(request.round, verifiedWith: actor.chairKey)
+            try self.round(roundID, verifiedWith: actor.chairKey)
         }
         if round.state == .shredded {
             try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "reveal", target: target, outcome: .failed,
                                           details: ["reason": .string("round shredded")]), signer: actor.keys.signing)
-            throw VaultError.notFound("round \(request.round) was shredded: its key is destroyed and its seals can never be opened")
+            throw VaultError.notFound("round \(roundID) was shredded: its key is destroyed and its seals can never be opened")
         }
         for h in coHolders where h.chairKey != actor.chairKey {
             throw VaultError.integrity("\(h.id) trusts a different chair key than \(actor.id)")
         }
         let holders = ([actor] + coHolders).filter { round.config.reveal.holders.contains($0.id) }
         let holderIDs = Set(holders.map(\.id))
-        var details: [String: JSONValue] = [
-            "stat": .string(request.stat.rawValue), "by": .array(request.by.map { .string($0) }),
-            "precision": .integer(Int64(request.precision)), "format": .string(request.format.rawValue),
-            "holders": .array(holderIDs.sorted().map { .string($0.rawValue) }),
-        ]
-        if let t = request.trim { details["trim"] = .string(t.description) }
-        if let a = request.advance { details["advance"] = .integer(Int64(a)) }
-        func policyRequest(minGroup: Int?) -> PolicyRequest {
+        func details(_ request: RevealRequest) -> [String: JSONValue] {
+            var d: [String: JSONValue] = [
+                "stat": .string(request.stat.rawValue), "by": .array(request.by.map { .string($0) }),
+                "precision": .integer(Int64(request.precision)), "format": .string(request.format.rawValue),
+                "holders": .array(holderIDs.sorted().map { .string($0.rawValue) }),
+            ]
+            if let t = request.trim { d["trim"] = .string(t.description) }
+            if let a = request.advance { d["advance"] = .integer(Int64(a)) }
+            return d
+        }
+        func policyRequest(_ request: RevealRequest, minGroup: Int?) -> PolicyRequest {
             var resource: [String: PolicyValue] = ["round": round.policyAttributes, "stat": .string(request.stat.rawValue),
                                                    "by": .list(request.by.map { .string($0) })]
             if let minGroup { resource["min_group"] = .long(Int64(minGroup)) }
@@ -62,49 +77,65 @@ extension Vault {
         }
 
         // 1. Before anything is decrypted.
-        _ = try authorize(policyRequest(minGroup: nil), actor: actor, target: target, details: details)
-        guard !request.by.contains("evaluator") else {
-            // Whatever a policy says, EvalVault never computes anything per evaluator (SPEC §4.3).
-            try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "reveal", target: target, outcome: .denied,
-                                          details: details), signer: actor.keys.signing)
-            throw VaultError.denied(policyIDs: ["never-by-evaluator (built in)"])
-        }
-        if publish && actor.principal.role != .chair {
-            throw VaultError.permission("only the chair can sign a published result; \(actor.id) is \(actor.principal.role.rawValue)")
+        for (request, publish) in items {
+            _ = try authorize(policyRequest(request, minGroup: nil), actor: actor, target: target, details: details(request))
+            guard !request.by.contains("evaluator") else {
+                // Whatever a policy says, EvalVault never computes anything per evaluator (SPEC §4.3).
+                try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "reveal", target: target, outcome: .denied,
+                                              details: details(request)), signer: actor.keys.signing)
+                throw VaultError.denied(policyIDs: ["never-by-evaluator (built in)"])
+            }
+            if publish && actor.principal.role != .chair {
+                throw VaultError.permission("only the chair can sign a published result; \(actor.id) is \(actor.principal.role.rawValue)")
+            }
         }
 
-        // 2. Key, verification, statistics.
-        let computed: AggregateResult
+        // 2. Key, verification (once), statistics (per request).
+        var computed: [AggregateResult] = []
+        var failing = items[0].request
         do {
             let key = try roundPrivateKey(round, holders: holders)
             var scores = Self.latestOnly(try openRound(round, privateKey: key, chairKey: actor.chairKey, progress: progress))
             defer { for i in scores.indices { scores[i].units = 0 } }  // the decrypted values go as soon as they are counted
-            computed = try Aggregator(config: round.config, precision: request.precision, trim: request.trim, advance: request.advance)
-                .compute(request.stat, by: request.by, scores: scores)
+            for (request, _) in items {
+                failing = request
+                computed.append(try Aggregator(config: round.config, precision: request.precision, trim: request.trim, advance: request.advance)
+                    .compute(request.stat, by: request.by, scores: scores))
+            }
         } catch let error as VaultError {
             if case .denied = error { throw error }
             try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "reveal", target: target, outcome: .failed,
-                                          details: details.merging(["exit_status": .integer(Int64(error.exitStatus.rawValue))]) { $1 }),
+                                          details: details(failing).merging(["exit_status": .integer(Int64(error.exitStatus.rawValue))]) { $1 }),
                               signer: actor.keys.signing)
             throw error
         }
 
-        // 3. Before anything is printed: the smallest group.
-        details["min_group"] = .integer(Int64(computed.minGroup))
-        let decision = try authorize(policyRequest(minGroup: computed.minGroup), actor: actor, target: target, details: details)
-
-        let output = computed.render(request.format)
-        details["output_sha256"] = .string(Hex.encode(SHA256.hash(data: output)))
-        details["groups"] = .integer(Int64(computed.groups.count))
-        let statement: [UInt8]? = try database.transaction {
-            try appendAudit(AuditRecord(actor: actor, action: "reveal", target: target, decision: decision, details: details),
-                            signer: actor.keys.signing)
-            guard publish else { return nil }
-            let note = try signCheckpoint(chair: actor.id, key: actor.keys.signing)
-            return try ResultStatement.sign(result: computed, request: request, vaultID: id, policySHA256: decision.policySHA256,
-                                            policyVersion: round.policyVersion ?? 0, checkpoint: note, chair: actor)
+        // 3. Before anything is printed: the smallest group of each result.
+        var decisions: [(PolicyDecision, [String: JSONValue])] = []
+        for ((request, _), result) in zip(items, computed) {
+            var d = details(request)
+            d["min_group"] = .integer(Int64(result.minGroup))
+            decisions.append((try authorize(policyRequest(request, minGroup: result.minGroup), actor: actor, target: target, details: d), d))
         }
-        return RevealOutcome(output: output, result: computed, statement: statement)
+
+        // 4. Render and record each; a published one gets a fresh checkpoint and a signed statement.
+        return try zip(zip(items, computed), decisions).map { pair, decided in
+            let ((request, publish), result) = pair
+            let decision = decided.0
+            var d = decided.1
+            let output = result.render(request.format)
+            d["output_sha256"] = .string(Hex.encode(SHA256.hash(data: output)))
+            d["groups"] = .integer(Int64(result.groups.count))
+            let statement: [UInt8]? = try database.transaction {
+                try appendAudit(AuditRecord(actor: actor, action: "reveal", target: target, decision: decision, details: d),
+                                signer: actor.keys.signing)
+                guard publish else { return nil }
+                let note = try signCheckpoint(chair: actor.id, key: actor.keys.signing)
+                return try ResultStatement.sign(result: result, request: request, vaultID: id, policySHA256: decision.policySHA256,
+                                                policyVersion: round.policyVersion ?? 0, checkpoint: note, chair: actor)
+            }
+            return RevealOutcome(output: output, result: result, statement: statement)
+        }
     }
 }
 

@@ -4,14 +4,16 @@ import VaultCrypto
 /// `report --round R --out FILE.html`: the round's results as one self-contained HTML page —
 /// criteria and weights, a bar chart (inline SVG) of weighted totals with the advance line, a
 /// per-criterion table with n for every cell, the policy hash, the audit checkpoint and the
-/// signed result statement. It is produced by two ordinary reveals (rank, and mean by team and
-/// criterion), so it is decided by the policy and audited exactly like them.
+/// signed result statement. It is produced by two reveals (rank, and mean by team and
+/// criterion) over one opening of the round, each decided by the policy and audited as a reveal.
 extension Vault {
     public func report(round roundID: String, advance: Int?, actor: Actor, coHolders: [Actor]) throws -> [UInt8] {
-        let rank = try reveal(RevealRequest(round: roundID, stat: .rank, by: ["team"], trim: nil, advance: advance, precision: 2, format: .json),
-                              actor: actor, coHolders: coHolders, publish: true)
-        let cells = try reveal(RevealRequest(round: roundID, stat: .mean, by: ["team", "criterion"], trim: nil, advance: nil, precision: 2,
-                                             format: .json), actor: actor, coHolders: coHolders, publish: false)
+        // Two reveals, each decided and audited as such, over one opening of the round.
+        let outcomes = try reveal([
+            (RevealRequest(round: roundID, stat: .rank, by: ["team"], trim: nil, advance: advance, precision: 2, format: .json), true),
+            (RevealRequest(round: roundID, stat: .mean, by: ["team", "criterion"], trim: nil, advance: nil, precision: 2, format: .json), false),
+        ], actor: actor, coHolders: coHolders)
+        let rank = outcomes[0], cells = outcomes[1]
         let round = try self.round(roundID, verifiedWith: actor.chairKey)
         guard let statement = rank.statement else { throw VaultError.internalError("the rank reveal produced no statement") }
         let verified = try ResultStatement.verify(statement)
