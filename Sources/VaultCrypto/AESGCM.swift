@@ -51,71 +51,103 @@ public enum AES {
         /// Callers must never reuse a (key, nonce) pair; a random nonce is the default for that reason.
         public static func seal(_ message: some ContiguousBytes, using key: SymmetricKey, nonce: Nonce = Nonce(),
                                 authenticating aad: some ContiguousBytes = [UInt8]()) throws -> SealedBox {
-            guard key.byteCount == 32 else { throw CryptoError.invalidParameter("AES-256-GCM key must be 32 bytes") }
-            guard let ctx = EVP_CIPHER_CTX_new() else { throw CryptoError.openSSL("EVP_CIPHER_CTX_new") }
-            defer { EVP_CIPHER_CTX_free(ctx) }
+            let cipher = try KeyedCipher(key: key)
             let count = message.withUnsafeBytes { $0.count }
-            var ciphertext = [UInt8](repeating: 0, count: count)
-            var tag = [UInt8](repeating: 0, count: tagByteCount)
-            let ok: Bool = key.bytes.withUnsafeBytes { k in
-                nonce.bytes.withUnsafeBytes { n in
-                    guard EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nil, k.bindMemory(to: UInt8.self).baseAddress,
-                                             n.bindMemory(to: UInt8.self).baseAddress) == 1 else { return false }
-                    var outLen: Int32 = 0
-                    let aadOK = aad.withUnsafeBytes { a -> Bool in
-                        a.count == 0 || EVP_EncryptUpdate(ctx, nil, &outLen, a.bindMemory(to: UInt8.self).baseAddress, Int32(a.count)) == 1
+            var out = [UInt8](repeating: 0, count: count + tagByteCount)
+            try message.withUnsafeBytes { m in
+                try nonce.bytes.withUnsafeBytes { n in
+                    try aad.withUnsafeBytes { a in
+                        try out.withUnsafeMutableBytes { try cipher.seal(m, nonce: n, authenticating: a, into: $0) }
                     }
-                    guard aadOK else { return false }
-                    let msgOK = message.withUnsafeBytes { m -> Bool in
-                        m.count == 0 || ciphertext.withUnsafeMutableBufferPointer { c in
-                            EVP_EncryptUpdate(ctx, c.baseAddress, &outLen, m.bindMemory(to: UInt8.self).baseAddress, Int32(m.count)) == 1
-                        }
-                    }
-                    guard msgOK else { return false }
-                    var finalLen: Int32 = 0
-                    var scratch = [UInt8](repeating: 0, count: 16)
-                    guard EVP_EncryptFinal_ex(ctx, &scratch, &finalLen) == 1 else { return false }
-                    return evalvault_gcm_get_tag(ctx, &tag) == 1
                 }
             }
-            guard ok else { ERR_clear_error(); throw CryptoError.openSSL("AES-GCM seal") }
-            return try SealedBox(nonce: nonce, ciphertext: ciphertext, tag: tag)
+            return try SealedBox(nonce: nonce, ciphertext: Array(out[..<count]), tag: Array(out[count...]))
         }
 
         /// Verifies and decrypts. Any change to the nonce, ciphertext, tag, AAD or key gives
         /// `authenticationFailure` and no plaintext (the output buffer is wiped).
         public static func open(_ box: SealedBox, using key: SymmetricKey,
                                 authenticating aad: some ContiguousBytes = [UInt8]()) throws -> SecureBytes {
-            guard key.byteCount == 32 else { throw CryptoError.invalidParameter("AES-256-GCM key must be 32 bytes") }
-            guard let ctx = EVP_CIPHER_CTX_new() else { throw CryptoError.openSSL("EVP_CIPHER_CTX_new") }
-            defer { EVP_CIPHER_CTX_free(ctx) }
-            var tag = box.tag
+            let cipher = try KeyedCipher(key: key)
+            let input = box.ciphertext + box.tag
             return try SecureBytes(count: box.ciphertext.count) { out in
-                let ok: Bool = key.bytes.withUnsafeBytes { k in
+                let ok = input.withUnsafeBytes { c in
                     box.nonce.bytes.withUnsafeBytes { n in
-                        guard EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nil, k.bindMemory(to: UInt8.self).baseAddress,
-                                                 n.bindMemory(to: UInt8.self).baseAddress) == 1 else { return false }
-                        var outLen: Int32 = 0
-                        let aadOK = aad.withUnsafeBytes { a -> Bool in
-                            a.count == 0 || EVP_DecryptUpdate(ctx, nil, &outLen, a.bindMemory(to: UInt8.self).baseAddress, Int32(a.count)) == 1
-                        }
-                        guard aadOK else { return false }
-                        if !box.ciphertext.isEmpty {
-                            guard box.ciphertext.withUnsafeBufferPointer({ c in
-                                EVP_DecryptUpdate(ctx, out.bindMemory(to: UInt8.self).baseAddress, &outLen, c.baseAddress, Int32(c.count))
-                            }) == 1 else { return false }
-                        }
-                        guard evalvault_gcm_set_tag(ctx, &tag) == 1 else { return false }
-                        var finalLen: Int32 = 0
-                        var scratch = [UInt8](repeating: 0, count: 16)
-                        return EVP_DecryptFinal_ex(ctx, &scratch, &finalLen) == 1
+                        aad.withUnsafeBytes { a in cipher.open(c, nonce: n, authenticating: a, into: out) }
                     }
                 }
+                guard ok else { throw CryptoError.authenticationFailure }
+            }
+        }
+
+        /// One AES-256-GCM key expanded once into an EVP_CIPHER_CTX and kept for many messages.
+        ///
+        /// Why it exists: bulk sealing and reveals process a million 64-byte messages under one
+        /// HPKE key; setting the key up again for each (and allocating a context, a nonce and a
+        /// tag array) cost more than the encryption itself. Not thread-safe: each thread makes
+        /// its own. The context (holding the key schedule) is wiped by OpenSSL when freed.
+        public final class KeyedCipher {
+            private let encryptor: OpaquePointer
+            private let decryptor: OpaquePointer
+
+            public init(key: SymmetricKey) throws {
+                guard key.byteCount == 32 else { throw CryptoError.invalidParameter("AES-256-GCM key must be 32 bytes") }
+                guard let e = EVP_CIPHER_CTX_new(), let d = EVP_CIPHER_CTX_new() else { fatalError("EVP_CIPHER_CTX_new failed") }
+                encryptor = e
+                decryptor = d
+                let ok = key.bytes.withUnsafeBytes { k in
+                    let kp = k.bindMemory(to: UInt8.self).baseAddress
+                    return EVP_EncryptInit_ex(e, EVP_aes_256_gcm(), nil, kp, nil) == 1
+                        && EVP_DecryptInit_ex(d, EVP_aes_256_gcm(), nil, kp, nil) == 1
+                }
+                guard ok else { ERR_clear_error(); throw CryptoError.openSSL("AES-GCM key setup") }
+            }
+
+            deinit {
+                EVP_CIPHER_CTX_free(encryptor)
+                EVP_CIPHER_CTX_free(decryptor)
+            }
+
+            /// Seals `message` into `out`, which must hold message.count + 16 bytes: ciphertext ‖ tag.
+            /// Never reuse a nonce with one key.
+            public func seal(_ message: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
+                             authenticating aad: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) throws {
+                guard nonce.count == nonceByteCount else { throw CryptoError.invalidParameter("AES-GCM nonce must be 12 bytes") }
+                guard out.count == message.count + tagByteCount, message.count < Int32.max, aad.count < Int32.max else {
+                    throw CryptoError.invalidParameter("AES-GCM output must be the message length + 16")
+                }
+                let o = out.bindMemory(to: UInt8.self).baseAddress!
+                var len: Int32 = 0
+                let ok = EVP_EncryptInit_ex(encryptor, nil, nil, nil, nonce.bindMemory(to: UInt8.self).baseAddress) == 1
+                    && (aad.isEmpty || EVP_EncryptUpdate(encryptor, nil, &len, aad.bindMemory(to: UInt8.self).baseAddress, Int32(aad.count)) == 1)
+                    && (message.isEmpty || EVP_EncryptUpdate(encryptor, o, &len, message.bindMemory(to: UInt8.self).baseAddress, Int32(message.count)) == 1)
+                    && EVP_EncryptFinal_ex(encryptor, o + message.count, &len) == 1  // GCM writes nothing here
+                    && evalvault_gcm_get_tag(encryptor, o + message.count) == 1
+                guard ok else { ERR_clear_error(); throw CryptoError.openSSL("AES-GCM seal") }
+            }
+
+            /// Opens ciphertext ‖ tag into `out` (ciphertextAndTag.count − 16 bytes). Returns false,
+            /// with `out` wiped, when anything does not authenticate: no unverified plaintext escapes.
+            public func open(_ ciphertextAndTag: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
+                             authenticating aad: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Bool {
+                let count = ciphertextAndTag.count - tagByteCount
+                guard count >= 0, out.count == count, nonce.count == nonceByteCount, aad.count < Int32.max, count < Int32.max else { return false }
+                let c = ciphertextAndTag.bindMemory(to: UInt8.self).baseAddress!
+                let o = out.bindMemory(to: UInt8.self).baseAddress
+                var len: Int32 = 0
+                var tag: (UInt64, UInt64) = (0, 0)
+                withUnsafeMutableBytes(of: &tag) { $0.copyMemory(from: UnsafeRawBufferPointer(start: c + count, count: tagByteCount)) }
+                var scratch: (UInt64, UInt64) = (0, 0)
+                let ok = EVP_DecryptInit_ex(decryptor, nil, nil, nil, nonce.bindMemory(to: UInt8.self).baseAddress) == 1
+                    && (aad.isEmpty || EVP_DecryptUpdate(decryptor, nil, &len, aad.bindMemory(to: UInt8.self).baseAddress, Int32(aad.count)) == 1)
+                    && (count == 0 || EVP_DecryptUpdate(decryptor, o, &len, c, Int32(count)) == 1)
+                    && withUnsafeMutableBytes(of: &tag, { evalvault_gcm_set_tag(decryptor, $0.bindMemory(to: UInt8.self).baseAddress) }) == 1
+                    && withUnsafeMutableBytes(of: &scratch, { EVP_DecryptFinal_ex(decryptor, $0.bindMemory(to: UInt8.self).baseAddress, &len) }) == 1
                 if !ok {
                     ERR_clear_error()
-                    OPENSSL_cleanse(out.baseAddress, out.count)
-                    throw CryptoError.authenticationFailure
+                    if count > 0 { OPENSSL_cleanse(out.baseAddress, count) }
                 }
+                return ok
             }
         }
     }

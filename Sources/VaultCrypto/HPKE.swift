@@ -64,15 +64,12 @@ public enum HPKE {
         init(schedule: KeySchedule) { self.schedule = schedule }
 
         func nonce(for seq: UInt64) throws -> AES.GCM.Nonce {
-            var n = schedule.baseNonce.unsafeArray()
-            defer { secureWipe(&n) }
-            for i in 0..<8 { n[11 - i] ^= UInt8(truncatingIfNeeded: seq >> (8 * UInt64(i))) }
-            return try AES.GCM.Nonce(data: n)
+            try HPKE.withNonce(schedule.baseNonce, seq: seq) { try AES.GCM.Nonce(data: $0) }
         }
 
-        mutating func advance() throws {
-            guard sequenceNumber < UInt64.max else { throw CryptoError.messageLimitReached }
-            sequenceNumber += 1
+        mutating func advance(by count: UInt64 = 1) throws {
+            guard count <= UInt64.max - sequenceNumber else { throw CryptoError.messageLimitReached }
+            sequenceNumber += count
         }
 
         func export(context: [UInt8], outputByteCount: Int) throws -> SecureBytes {

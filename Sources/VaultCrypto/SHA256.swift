@@ -29,6 +29,15 @@ public enum SHA256 {
             }
         }
 
+        /// Writes the digest of everything so far into `out` (32 bytes) and starts over, so one
+        /// hasher (one OpenSSL context) serves many short messages in a hot loop.
+        public mutating func finalizeAndReset(into out: UnsafeMutableRawBufferPointer) {
+            precondition(out.count == 32)
+            var len: UInt32 = 0
+            guard EVP_DigestFinal_ex(ctx, out.bindMemory(to: UInt8.self).baseAddress, &len) == 1, len == 32,
+                  EVP_DigestInit_ex(ctx, nil, nil) == 1 else { fatalError("EVP_DigestFinal_ex failed") }
+        }
+
         public consuming func finalize() -> [UInt8] {
             var out = [UInt8](repeating: 0, count: 32)
             var len: UInt32 = 0

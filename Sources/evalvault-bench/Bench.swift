@@ -150,8 +150,7 @@ struct SealBench: ParsableCommand {
         csv = ""
 
         var t = Date()
-        let bytes = try Files.read(path, what: "CSV")
-        let inputs = try ScoreInput.fromCSV(bytes, file: path)
+        let inputs = try ScoreSheet.fromCSV(file: path)
         let parseSeconds = Date().timeIntervalSince(t)
         t = Date()
         let receipt = try b.vault.seal(inputs, round: "B", actor: b.evaluator, file: path)

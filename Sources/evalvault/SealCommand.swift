@@ -33,16 +33,16 @@ struct SealCommand: ParsableCommand {
     }
 
     func run() throws {
-        let inputs: [ScoreInput]
+        let sheet: ScoreSheet
         if let csv {
-            inputs = try ScoreInput.fromCSV(try Files.read(csv, what: "CSV file"), file: csv)
+            sheet = try ScoreSheet.fromCSV(file: csv)
         } else {
             guard let value = Fixed(score!) else { throw VaultError.invalidData("\"\(score!.prefix(20))\" is not a number") }
-            inputs = [ScoreInput(team: team!, criterion: criterion!, score: value, comment: comment)]
+            sheet = ScoreSheet([ScoreInput(team: team!, criterion: criterion!, score: value, comment: comment)])
         }
         let (vault, actor) = try global.authenticate(action: "seal", target: "round/\(round)")
         let bar = csv != nil ? Output.ProgressBar(label: "sealing") : nil
-        let receipt = try vault.seal(inputs, round: round, actor: actor, file: csv, progress: bar?.update)
+        let receipt = try vault.seal(sheet, round: round, actor: actor, file: csv, progress: bar?.update)
         bar?.finish()
         if global.json {
             Output.json(["round": receipt.round, "batch": receipt.batchID, "scores": String(receipt.count)])

@@ -71,7 +71,7 @@ final class RoundFixture: @unchecked Sendable {
         try vault.seal(rows.map { ScoreInput(team: $0.0, criterion: $0.1, score: Fixed($0.2)!, comment: comment) }, round: round, actor: try actor(who))
     }
 
-    func open(_ round: String = "R1", holders: [String] = ["chair"]) throws -> [OpenedScore] {
+    func open(_ round: String = "R1", holders: [String] = ["chair"]) throws -> OpenedRound {
         let chair = try actor("chair")
         let r = try vault.round(round, verifiedWith: chair.chairKey)
         let key = try vault.roundPrivateKey(r, holders: try holders.map { try actor($0) })
@@ -89,11 +89,11 @@ struct SealingTests {
         try f.seal("ev-3", [("naver-cloud", "performance", "0"), ("sk-telecom", "performance", "100")])
         for score in ["60", "75.5", "90"] { try f.seal("ev-1", [("upstage", "performance", score)]) }  // the last one counts
         let all = try f.open()
-        #expect(all.count == 7)
-        let latest = Vault.latestOnly(all)
-        #expect(latest.count == 4)
+        #expect(all.scores.count == 7)
+        let latest = all.latestOnly()
+        #expect(latest.scores.count == 4)
         func units(_ ev: String, _ team: String, _ c: String) -> Int64? {
-            latest.first { $0.evaluator == ev && $0.team == team && $0.criterion == c }?.units
+            latest.scores.first { latest.evaluatorID(of: $0) == ev && latest.teamID(of: $0) == team && latest.criterionID(of: $0) == c }?.units
         }
         #expect(units("ev-1", "upstage", "performance") == 180)  // 90 / 0.5, the re-seal
         #expect(units("ev-1", "upstage", "safety") == 3)         // (4 - 1) / 1
@@ -131,8 +131,8 @@ struct SealingTests {
         #expect(tried >= 4)
         // One holder is not enough; two are; a third changes nothing.
         #expect(throws: VaultError.self) { try f.open("R2", holders: ["chair"]) }
-        #expect(try f.open("R2", holders: ["chair", "cm-2"]).count == 1)
-        #expect(try f.open("R2", holders: ["cm-1", "cm-2", "chair"]).count == 1)
+        #expect(try f.open("R2", holders: ["chair", "cm-2"]).scores.count == 1)
+        #expect(try f.open("R2", holders: ["cm-1", "cm-2", "chair"]).scores.count == 1)
     }
 
     @Test("a ciphertext moved to another team, criterion, position, batch or round is caught when the round is opened", arguments: [
@@ -217,7 +217,7 @@ struct SealingTests {
         }
         let csv = Array("team,criterion,score,comment\nupstage,performance,80,ok\nupstage,safety,9,\"too high\"\nsk-telecom,safety,3,\n".utf8)
         let e = #expect(throws: VaultError.self) {
-            try f.vault.seal(try ScoreInput.fromCSV(csv, file: "s.csv"), round: "R1", actor: try f.actor("ev-1"), file: "s.csv")
+            try f.vault.seal(try ScoreSheet.fromCSV(csv, file: "s.csv"), round: "R1", actor: try f.actor("ev-1"), file: "s.csv")
         }
         #expect(e?.message.hasPrefix("s.csv:3: score 9 is not allowed for criterion safety") == true)
         #expect(e?.message.hasSuffix("nothing was sealed") == true)
@@ -348,9 +348,9 @@ struct RoundFileTests {
             let e = #expect(throws: VaultError.self) { try CSVReader.parse(Array(bad.utf8), file: "f.csv") }
             #expect(e?.message.hasPrefix(message) == true, "\(e?.message ?? "")")
         }
-        let e = #expect(throws: VaultError.self) { try ScoreInput.fromCSV(Array("team,criterion,score\na,b\nc,d,x\n".utf8), file: "s.csv") }
+        let e = #expect(throws: VaultError.self) { try ScoreSheet.fromCSV(Array("team,criterion,score\na,b\nc,d,x\n".utf8), file: "s.csv") }
         #expect(e?.message == "s.csv:2: expected 3 fields, found 2\ns.csv:3: \"x\" is not a number\nnothing was sealed")
-        #expect(throws: VaultError.self) { try ScoreInput.fromCSV(Array("team,score\n".utf8), file: "s.csv") }
+        #expect(throws: VaultError.self) { try ScoreSheet.fromCSV(Array("team,score\n".utf8), file: "s.csv") }
     }
 
     @Test("Fixed: exact parsing and printing")

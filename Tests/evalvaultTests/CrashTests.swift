@@ -90,9 +90,9 @@ struct CrashTests {
                                            action: "test", target: "test")
         let round = try vault.round("R", verifiedWith: chair.chairKey)
         let scores = try vault.openRound(round, privateKey: try vault.roundPrivateKey(round, holders: [chair]), chairKey: chair.chairKey)
-        let present = Set(scores.map { Hex.encode($0.batch) })
+        let present = Set(scores.scores.map { Hex.encode(scores.batchID(of: $0)) })
         #expect(reported.isSubset(of: present), "reported but missing: \(reported.subtracting(present))")
-        #expect(scores.count == present.count * 4000, "every batch is whole")
+        #expect(scores.scores.count == present.count * 4000, "every batch is whole")
         try s.run(["audit", "export", "--as", "chair", "--out", s.work.path + "/audit.jsonl"])
         #expect(try s.run(["audit", "verify", s.work.path + "/audit.jsonl"]).stdout.hasPrefix("ok: "))
     }
@@ -243,8 +243,8 @@ struct ConcurrencyTests {
                                            action: "test", target: "test")
         let round = try vault.round("R", verifiedWith: chair.chairKey)
         let scores = try vault.openRound(round, privateKey: try vault.roundPrivateKey(round, holders: [chair]), chairKey: chair.chairKey)
-        #expect(Set(scores.map { Hex.encode($0.batch) }) == reported)
-        #expect(scores.count == 20 * 800)
+        #expect(Set(scores.scores.map { Hex.encode(scores.batchID(of: $0)) }) == reported)
+        #expect(scores.scores.count == 20 * 800)
         // Audit seq without gaps: the final export verifies (it checks 0…n−1).
         try s.run(["audit", "export", "--as", "chair", "--out", s.work.path + "/final.jsonl"])
         #expect(try s.run(["audit", "verify", s.work.path + "/final.jsonl"]).stdout.hasPrefix("ok: "))

@@ -5,7 +5,7 @@ import FuzzSupport
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
-    _ = try? ScoreInput.fromCSV(bytes, file: "fuzz.csv")
+    _ = try? ScoreSheet.fromCSV(bytes, file: "fuzz.csv")
     return 0
 }
 

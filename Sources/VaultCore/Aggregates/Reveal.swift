@@ -95,12 +95,14 @@ extension Vault {
         var failing = items[0].request
         do {
             let key = try roundPrivateKey(round, holders: holders)
-            var scores = Self.latestOnly(try openRound(round, privateKey: key, chairKey: actor.chairKey, progress: progress))
-            defer { for i in scores.indices { scores[i].units = 0 } }  // the decrypted values go as soon as they are counted
+            var all = try openRound(round, privateKey: key, chairKey: actor.chairKey, progress: progress)
+            var latest = all.latestOnly()
+            all.wipe()
+            defer { latest.wipe() }  // the decrypted values go as soon as they are counted
             for (request, _) in items {
                 failing = request
                 computed.append(try Aggregator(config: round.config, precision: request.precision, trim: request.trim, advance: request.advance)
-                    .compute(request.stat, by: request.by, scores: scores))
+                    .compute(request.stat, by: request.by, over: latest))
             }
         } catch let error as VaultError {
             if case .denied = error { throw error }

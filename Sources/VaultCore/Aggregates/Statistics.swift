@@ -39,64 +39,65 @@ public struct Aggregator {
     public let trim: Fixed?
     public let advance: Int?
 
-    let criteria: [String: Criterion]
-
     public init(config: RoundConfig, precision: Int, trim: Fixed?, advance: Int?) {
         self.config = config; self.precision = precision; self.trim = trim; self.advance = advance
-        criteria = config.criteriaByID
     }
 
     typealias R = Rational
 
-    func scaled(_ s: OpenedScore) throws -> R {
-        let c = criteria[s.criterion]!
-        return try R(Int128(s.units) * 100, Int128(c.stepCount))
-    }
-
-    func raw(_ s: OpenedScore) throws -> R {
-        let c = criteria[s.criterion]!
-        return try R(Int128(c.min.micros) + Int128(s.units) * Int128(c.step.micros), Int128(Fixed.scale))
-    }
-
-    public func compute(_ stat: Statistic, by: [String], scores: [OpenedScore]) throws -> AggregateResult {
+    public func compute(_ stat: Statistic, by: [String], over round: OpenedRound) throws -> AggregateResult {
         do {
-            return try computeExact(stat, by: by, scores: scores)
+            return try computeExact(stat, by: by, over: round)
         } catch is Rational.Overflow {
             throw VaultError.internalError("an aggregate overflowed exact arithmetic")
         }
     }
 
-    func computeExact(_ stat: Statistic, by: [String], scores: [OpenedScore]) throws -> AggregateResult {
+    /// One pass over the scores fills per-(team, criterion) cells — count and exact sum of
+    /// units — and a bit per (team, evaluator); weighted totals and ranks need nothing else.
+    /// Only the order statistics (median, trimmed mean, stddev, min, max) gather the values.
+    /// Each (evaluator, team, criterion) appears once in the latest scores, so a cell's count
+    /// is its number of distinct evaluators.
+    func computeExact(_ stat: Statistic, by: [String], over round: OpenedRound) throws -> AggregateResult {
         let byCell = by == ["team", "criterion"]
         guard by == ["team"] || byCell else { throw VaultError.usage("--by must be team or team,criterion") }
         if (stat == .weightedTotal || stat == .rank) && byCell {
             throw VaultError.usage("\(stat.rawValue) is per team: use --by team")
         }
+        let scores = round.scores
         guard !scores.isEmpty else { throw VaultError.invalidData("round \(config.id) has no sealed scores") }
-        let criterionOrder = Dictionary(uniqueKeysWithValues: config.criteria.enumerated().map { ($1.id, $0) })
-        // Cells: (team, criterion) → scores.
-        var cells: [String: [String: [OpenedScore]]] = [:]
-        for s in scores { cells[s.team, default: [:]][s.criterion, default: []].append(s) }
-        func distinct(_ list: [OpenedScore]) -> Int { Set(list.map(\.evaluator)).count }
+        let criteria = config.criteria, C = criteria.count, T = config.teams.count, E = round.evaluators.count
+        var count = [Int](repeating: 0, count: T * C)
+        var total = [Int128](repeating: 0, count: T * C)
+        defer { for i in total.indices { total[i] = 0 } }
+        var teamEvaluators = PlaceSet(teams: T, criteria: E)
+        var evaluatorsOfTeam = [Int](repeating: 0, count: T)
+        for s in scores {
+            let cell = Int(s.team) * C + Int(s.criterion)
+            count[cell] += 1
+            total[cell] += Int128(s.units)
+            if teamEvaluators.insert(team: Int(s.team), criterion: Int(s.evaluator)) { evaluatorsOfTeam[Int(s.team)] += 1 }
+        }
+        let teams = (0..<T).filter { evaluatorsOfTeam[$0] > 0 }.sorted { config.teams[$0] < config.teams[$1] }
 
         if stat == .weightedTotal || stat == .rank {
-            let totalWeight = try config.criteria.reduce(R.zero) { acc, c throws(Rational.Overflow) in try acc.adding(try R(Int128(c.weight.micros), Int128(Fixed.scale))) }
+            let totalWeight = try criteria.reduce(R.zero) { acc, c throws(Rational.Overflow) in try acc.adding(try R(Int128(c.weight.micros), Int128(Fixed.scale))) }
             var groups: [(team: String, total: R, n: Int)] = []
             var minGroup = Int.max
-            for team in cells.keys.sorted() {
-                var total = R.zero
-                for c in config.criteria {
-                    guard let list = cells[team]?[c.id], !list.isEmpty else {
-                        throw VaultError.invalidData("\(stat.rawValue) needs every criterion scored for every team: \(team) has no scores for \(c.id)")
+            for t in teams {
+                var sum = R.zero
+                for (c, criterion) in criteria.enumerated() {
+                    let n = count[t * C + c]
+                    guard n > 0 else {
+                        throw VaultError.invalidData("\(stat.rawValue) needs every criterion scored for every team: \(config.teams[t]) has no scores for \(criterion.id)")
                     }
-                    var values = try list.map(scaled)
-                    defer { Self.zero(&values) }
-                    let mean = try sum(values).divided(by: R(Int128(list.count)))
-                    let w = try R(Int128(c.weight.micros), Int128(Fixed.scale)).divided(by: totalWeight)
-                    total = try total.adding(try w.multiplied(by: mean))
-                    minGroup = Swift.min(minGroup, distinct(list))
+                    // The mean of the scores scaled to 0–100: 100·Σunits / (steps·n), exactly.
+                    let mean = try R(total[t * C + c] * 100, Int128(criterion.stepCount) * Int128(n))
+                    let w = try R(Int128(criterion.weight.micros), Int128(Fixed.scale)).divided(by: totalWeight)
+                    sum = try sum.adding(try w.multiplied(by: mean))
+                    minGroup = Swift.min(minGroup, n)
                 }
-                groups.append((team, total, distinct(cells[team]!.values.flatMap { $0 })))
+                groups.append((config.teams[t], sum, evaluatorsOfTeam[t]))
             }
             var out = try groups.map { AggregateGroup(team: $0.team, criterion: nil, n: $0.n, value: try $0.total.decimal(places: precision)) }
             if stat == .rank {
@@ -116,15 +117,25 @@ public struct Aggregator {
             return AggregateResult(round: config.id, stat: stat, by: by, groups: out, minGroup: minGroup)
         }
 
+        // Order statistics: the values of each group, scaled to 0–100 by team, raw by cell.
+        var units = [[Int64]](repeating: [], count: T * C)
+        defer { for i in units.indices { for j in units[i].indices { units[i][j] = 0 } } }
+        for s in scores { units[Int(s.team) * C + Int(s.criterion)].append(s.units) }
+        func scaled(_ u: Int64, _ c: Int) throws(Rational.Overflow) -> R { try R(Int128(u) * 100, Int128(criteria[c].stepCount)) }
+        func raw(_ u: Int64, _ c: Int) throws(Rational.Overflow) -> R {
+            try R(Int128(criteria[c].min.micros) + Int128(u) * Int128(criteria[c].step.micros), Int128(Fixed.scale))
+        }
         var groups: [AggregateGroup] = []
-        for team in cells.keys.sorted() {
-            let keys: [String?] = byCell ? cells[team]!.keys.sorted { criterionOrder[$0]! < criterionOrder[$1]! } : [nil]
-            for criterion in keys {
-                let list = criterion.map { cells[team]![$0]! } ?? cells[team]!.values.flatMap { $0 }
-                var values = try list.map { byCell ? try raw($0) : try scaled($0) }
+        for t in teams {
+            let present = (0..<C).filter { count[t * C + $0] > 0 }
+            for c in byCell ? present.map(Optional.some) : [nil] {
+                var values: [R] = []
+                for k in c.map({ [$0] }) ?? present { for u in units[t * C + k] { values.append(byCell ? try raw(u, k) : try scaled(u, k)) } }
                 defer { Self.zero(&values) }
-                groups.append(AggregateGroup(team: team, criterion: criterion, n: distinct(list),
-                                             value: try value(stat, values, n: distinct(list), group: criterion.map { "\(team)/\($0)" } ?? team)))
+                let n = c.map { count[t * C + $0] } ?? evaluatorsOfTeam[t]
+                let name = c.map { "\(config.teams[t])/\(criteria[$0].id)" } ?? config.teams[t]
+                groups.append(AggregateGroup(team: config.teams[t], criterion: c.map { criteria[$0].id }, n: n,
+                                             value: try value(stat, values, n: n, group: name)))
             }
         }
         return AggregateResult(round: config.id, stat: stat, by: by, groups: groups, minGroup: groups.map(\.n).min() ?? 0)

@@ -167,7 +167,7 @@ public struct Demo {
             }
             let path = people + "/\(ev.id)-\(round.id).csv"
             try Files.writeAtomically(Array(csv.utf8), to: path, mode: 0o600, overwrite: false)
-            let inputs = try ScoreInput.fromCSV(try Files.read(path, what: "CSV"), file: path)
+            let inputs = try ScoreSheet.fromCSV(file: path)
             total += try vault.seal(inputs, round: round.id, actor: try actor(vault, ev.id, action: "seal"), file: path).count
         }
         return total

@@ -23,16 +23,29 @@ public struct Fixed: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Parses `-12`, `81.5`, `0.000001`. Refuses exponents, more than six fractional digits,
     /// and more than 12 integer digits (so that ×10^6, and a difference of two, fit in Int64).
     public init?(_ text: some StringProtocol) {
-        var s = Substring(text)
+        var s = String(text)
+        guard let v = s.withUTF8({ Fixed(ascii: UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = v
+    }
+
+    /// The same syntax read straight from bytes (a CSV field), without making a String.
+    public init?(ascii p: UnsafeRawBufferPointer) {
+        var i = 0
+        let n = p.count
         var negative = false
-        if s.first == "-" { negative = true; s = s.dropFirst() } else if s.first == "+" { s = s.dropFirst() }
-        let parts = s.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let whole = parts.first, !whole.isEmpty, whole.count <= 12, whole.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-        var frac = parts.count == 2 ? parts[1] : ""
-        guard parts.count == 1 || !frac.isEmpty, frac.count <= Self.fractionDigits, frac.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-        while frac.count < Self.fractionDigits { frac += "0" }
-        guard let w = Int64(whole), let f = Int64(frac) else { return nil }
-        micros = (negative ? -1 : 1) * (w * Self.scale + f)
+        if i < n && (p[i] == UInt8(ascii: "-") || p[i] == UInt8(ascii: "+")) { negative = p[i] == UInt8(ascii: "-"); i += 1 }
+        var whole: Int64 = 0, digits = 0
+        while i < n, p[i] &- 0x30 < 10 { whole = whole * 10 + Int64(p[i] &- 0x30); digits += 1; i += 1; if digits > 12 { return nil } }
+        guard digits >= 1 else { return nil }
+        var frac: Int64 = 0, fracDigits = 0
+        if i < n && p[i] == UInt8(ascii: ".") {
+            i += 1
+            while i < n, p[i] &- 0x30 < 10 { frac = frac * 10 + Int64(p[i] &- 0x30); fracDigits += 1; i += 1; if fracDigits > Self.fractionDigits { return nil } }
+            guard fracDigits >= 1 else { return nil }
+        }
+        guard i == n else { return nil }
+        for _ in fracDigits..<Self.fractionDigits { frac *= 10 }
+        micros = (negative ? -1 : 1) * (whole * Self.scale + frac)
     }
 
     /// From a TOML float: its shortest round-trip text ("0.1", not 0.1000000000000000055…),

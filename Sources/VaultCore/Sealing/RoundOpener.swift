@@ -1,17 +1,97 @@
 import Foundation
 import VaultCrypto
 
-/// One decrypted score, as a reveal counts it. `units` is the secret: the score in steps above
-/// the criterion's minimum. Comments are never decrypted into this.
+/// One decrypted score, as a reveal counts it: indexes into its `OpenedRound`, no names.
+/// `units` is the secret: the score in steps above the criterion's minimum. Comments are never
+/// decrypted into this.
 public struct OpenedScore: Sendable {
-    public let evaluator: String
-    public let team: String
-    public let criterion: String
+    /// Index into `OpenedRound.evaluators`.
+    public let evaluator: Int32
+    /// Index into the round's teams.
+    public let team: Int32
+    /// Index into the round's criteria.
+    public let criterion: Int32
     public var units: Int64
-    /// The signed seal time, microseconds since 1970.
-    public let time: Int64
-    public let batch: [UInt8]
-    public let seq: Int
+    /// Index into `OpenedRound.batches`, and the position in that batch.
+    let batch: Int32
+    let seq: Int32
+}
+
+/// Every verified score of a round, compact (24 bytes a score), with the names they index.
+public struct OpenedRound: Sendable {
+    public let config: RoundConfig
+    /// The evaluator ids that sealed, in order of first batch.
+    public let evaluators: [String]
+    /// Each batch's signed seal time (microseconds) and id.
+    let batches: [(time: Int64, id: [UInt8])]
+    public internal(set) var scores: [OpenedScore]
+
+    public func evaluatorID(of s: OpenedScore) -> String { evaluators[Int(s.evaluator)] }
+    public func teamID(of s: OpenedScore) -> String { config.teams[Int(s.team)] }
+    public func criterionID(of s: OpenedScore) -> String { config.criteria[Int(s.criterion)].id }
+    public func batchID(of s: OpenedScore) -> [UInt8] { batches[Int(s.batch)].id }
+
+    /// Overwrites the decrypted values once they are counted.
+    public mutating func wipe() { for i in scores.indices { scores[i].units = 0 } }
+
+    /// Keeps only the latest score per (evaluator, team, criterion): re-sealing supersedes
+    /// (SPEC §3). "Latest" is by the signed seal time, then batch id, then position, so a writer
+    /// of vault.db cannot change which one counts without breaking a signature.
+    public func latestOnly() -> OpenedRound {
+        let order = batches.indices.sorted { a, b in
+            batches[a].time != batches[b].time ? batches[a].time < batches[b].time : batches[a].id.lexicographicallyPrecedes(batches[b].id)
+        }
+        var rank = [Int](repeating: 0, count: batches.count)
+        for (r, b) in order.enumerated() { rank[b] = r }
+        func isNewer(_ a: OpenedScore, than b: OpenedScore) -> Bool {
+            rank[Int(a.batch)] != rank[Int(b.batch)] ? rank[Int(a.batch)] > rank[Int(b.batch)] : a.seq > b.seq
+        }
+        let teams = config.teams.count, criteria = config.criteria.count
+        let places = evaluators.count * teams * criteria
+        var kept: [OpenedScore] = []
+        kept.reserveCapacity(scores.count)
+        if places <= 1 << 23 {
+            // A slot per possible place (at most 32 MiB): no hashing for the common sizes.
+            var best = [Int32](repeating: -1, count: places)
+            for (i, s) in scores.enumerated() {
+                let p = (Int(s.evaluator) * teams + Int(s.team)) * criteria + Int(s.criterion)
+                if best[p] < 0 || isNewer(s, than: scores[Int(best[p])]) { best[p] = Int32(i) }
+            }
+            for i in best where i >= 0 { kept.append(scores[Int(i)]) }
+        } else {
+            var best: [Int: Int] = [:]
+            for (i, s) in scores.enumerated() {
+                let p = (Int(s.evaluator) * teams + Int(s.team)) * criteria + Int(s.criterion)
+                if let b = best[p], !isNewer(s, than: scores[b]) { continue }
+                best[p] = i
+            }
+            for i in best.values.sorted() { kept.append(scores[i]) }
+        }
+        return OpenedRound(config: config, evaluators: evaluators, batches: batches, scores: kept)
+    }
+}
+
+/// A group of batches read from vault.db, waiting to be opened: ciphertexts back to back.
+private struct BatchGroup: @unchecked Sendable {
+    // @unchecked: filled by the reading thread, then only read by the opening threads.
+    struct Batch {
+        let id: [UInt8], enc: [UInt8], count: Int, trailer: [UInt8]
+        let rows: Range<Int>
+    }
+    var batches: [Batch] = []
+    var seq: [Int] = []
+    var team: [Int32] = []
+    var criterion: [Int32] = []
+    var ctEnds: [Int] = []
+    var ct: [UInt8] = []
+    var scoreCount: Int { seq.count }
+}
+
+/// What opening one batch gave: its signed facts and scores, or why it failed.
+private struct OpenedBatch {
+    var evaluator = "", time: Int64 = 0, signature: [UInt8] = [], digest: [UInt8] = []
+    var scores: [(team: Int32, criterion: Int32, units: Int64, seq: Int32)] = []
+    var failure: String?
 }
 
 extension Vault {
@@ -62,13 +142,19 @@ extension Vault {
     /// enabled evaluator (checked with `chairKey`); values lie on their criterion's grid. Any
     /// failure stops everything with an integrity error naming the batch. The number of batches
     /// must equal the number of successful `seal` entries the audit log records for the round.
+    ///
+    /// Batches are read in groups; while one thread reads the next group from vault.db, the
+    /// batches of the current group are opened on every core (each batch on one thread, into
+    /// its own result slot). Evaluator lookups and signature checks follow on this thread.
     public func openRound(_ round: Round, privateKey: Curve25519.KeyAgreement.PrivateKey,
-                          chairKey: Curve25519.Signing.PublicKey, progress: ((Int, Int) -> Void)? = nil) throws -> [OpenedScore] {
+                          chairKey: Curve25519.Signing.PublicKey, progress: ((Int, Int) -> Void)? = nil) throws -> OpenedRound {
         guard let roundKey = round.publicKey else { throw VaultError.usage("round \(round.id) has never been opened") }
         let info = SealFormat.info(vaultID: id, roundID: round.id, roundKey: roundKey)
-        var evaluators: [String: Principal] = [:]
-        func evaluator(_ name: String, batch: String) throws -> Principal {
-            if let p = evaluators[name] { return p }
+        var evaluatorIndex: [String: Int32] = [:]
+        var evaluatorNames: [String] = []
+        var evaluatorKeys: [Curve25519.Signing.PublicKey] = []
+        func evaluator(_ name: String, batch: String) throws -> Int32 {
+            if let i = evaluatorIndex[name] { return i }
             guard let pid = try? PrincipalID(name) else { throw VaultError.integrity("batch \(batch): malformed evaluator id") }
             let p: Principal
             do { p = try principal(pid, verifiedWith: chairKey) } catch VaultError.notFound {
@@ -76,8 +162,10 @@ extension Vault {
             }
             guard p.role == .evaluator else { throw VaultError.integrity("batch \(batch): sealed by \(name), who is not an evaluator") }
             guard p.enabled else { throw VaultError.integrity("batch \(batch): sealed by \(name), who is disabled") }
-            evaluators[name] = p
-            return p
+            evaluatorNames.append(name)
+            evaluatorKeys.append(p.publicKeys.signing)
+            evaluatorIndex[name] = Int32(evaluatorNames.count - 1)
+            return Int32(evaluatorNames.count - 1)
         }
 
         let (batchCount, scoreCount) = try sealCounts(round.id)
@@ -90,81 +178,114 @@ extension Vault {
             throw VaultError.integrity("round \(round.id) holds \(batchCount) batches but the audit log records \(audited.int(0)) seals")
         }
 
-        var out: [OpenedScore] = []
-        out.reserveCapacity(scoreCount)
-        let teams = Set(round.config.teams), criteria = round.config.criteriaByID
-        let batches = try database.prepare("SELECT id, enc, count, trailer FROM batches WHERE round = ? ORDER BY id").bind(round.id)
-        let seals = try database.prepare("SELECT seq, team, criterion, ct FROM seals WHERE batch = ? ORDER BY seq")
+        var scores: [OpenedScore] = []
+        scores.reserveCapacity(scoreCount)
+        var batchFacts: [(time: Int64, id: [UInt8])] = []
+        let teamNames = NameTable(round.config.teams), criterionNames = NameTable(round.config.criteria.map(\.id))
+        let teamFields = round.config.teams.map(SealFormat.field), criterionFields = round.config.criteria.map { SealFormat.field($0.id) }
+        let stepCounts = round.config.criteria.map(\.stepCount)
+        let batchRows = try database.prepare("SELECT id, enc, count, trailer FROM batches WHERE round = ? ORDER BY id").bind(round.id)
+        let sealRows = try database.prepare("SELECT seq, team, criterion, ct FROM seals WHERE batch = ? ORDER BY seq")
+
+        /// Reads batches until the group holds about 64k scores (or the round ends).
+        var exhausted = false  // stepping a finished statement again would restart it
+        func readGroup() throws -> BatchGroup {
+            var g = BatchGroup()
+            while !exhausted && g.scoreCount < 65_536 {
+                guard try batchRows.step() else { exhausted = true; break }
+                let batchID = batchRows.blob(0), enc = batchRows.blob(1), count = batchRows.int(2), trailer = batchRows.blob(3)
+                let start = g.scoreCount
+                sealRows.reset()
+                try sealRows.bind(batchID)
+                while try sealRows.step() {
+                    g.seq.append(sealRows.int(0))
+                    g.team.append(Int32(sealRows.withBytes(1) { teamNames.index(of: $0) } ?? -1))
+                    g.criterion.append(Int32(sealRows.withBytes(2) { criterionNames.index(of: $0) } ?? -1))
+                    sealRows.withBytes(3) { g.ct.append(contentsOf: $0) }
+                    g.ctEnds.append(g.ct.count)
+                }
+                g.batches.append(.init(id: batchID, enc: enc, count: count, trailer: trailer, rows: start..<g.scoreCount))
+            }
+            return g
+        }
+
+        /// Opens one batch of `g` (everything but the evaluator's signature, which needs the store).
+        func open(_ b: BatchGroup.Batch, in g: BatchGroup) -> OpenedBatch {
+            var out = OpenedBatch()
+            func fail(_ why: String) -> OpenedBatch { out.scores = []; out.failure = why; return out }
+            guard b.id.count == 16, b.count >= 1 else { return fail("malformed batch record") }
+            guard let recipient = try? HPKE.Recipient(privateKey: privateKey, encapsulatedKey: b.enc, info: info) else {
+                return fail("its encapsulated key is invalid")
+            }
+            guard let plain = try? recipient.open(b.trailer, sequenceNumber: UInt64(b.count),
+                                                  authenticating: SealFormat.trailerAAD(vaultID: id, roundID: round.id, batchID: b.id, count: b.count)) else {
+                return fail("its trailer does not open (changed, moved or re-keyed)")
+            }
+            guard let trailer = SealFormat.parseTrailer(plain) else { return fail("its trailer is malformed") }
+            guard let opener = try? recipient.makeOpener() else { return fail("its encapsulated key is invalid") }
+            out.evaluator = trailer.evaluator; out.time = trailer.time; out.signature = trailer.signature
+            var aad = SealFormat.ScoreAAD(vaultID: id, roundID: round.id, batchID: b.id)
+            let digest = SealFormat.BatchDigest(vaultID: id, roundID: round.id, batchID: b.id, enc: b.enc, evaluator: trailer.evaluator,
+                                                time: trailer.time, count: b.count)
+            var plaintext = [UInt8](repeating: 0, count: SealFormat.scorePadding)
+            defer { secureWipe(&plaintext) }
+            out.scores.reserveCapacity(b.rows.count)
+            return g.ct.withUnsafeBytes { all -> OpenedBatch in
+                for (n, r) in b.rows.enumerated() {
+                    let seq = g.seq[r], t = Int(g.team[r]), c = Int(g.criterion[r])
+                    guard seq == n else { return fail("score \(n) is missing or out of place") }
+                    guard t >= 0, c >= 0 else { return fail("score \(seq) is placed at an unknown team or criterion") }
+                    let ct = UnsafeRawBufferPointer(rebasing: all[(r == 0 ? 0 : g.ctEnds[r - 1])..<g.ctEnds[r]])
+                    guard ct.count >= AES.GCM.tagByteCount else { return fail("score \(seq) does not open (changed, or moved to another place)") }
+                    if plaintext.count != ct.count - AES.GCM.tagByteCount {
+                        secureWipe(&plaintext)
+                        plaintext = [UInt8](repeating: 0, count: ct.count - AES.GCM.tagByteCount)
+                    }
+                    let opened = plaintext.withUnsafeMutableBytes { p in
+                        aad.with(seq: seq, team: teamFields[t], criterion: criterionFields[c]) { opener.open(ct, sequenceNumber: UInt64(seq), authenticating: $0, into: p) }
+                    }
+                    guard opened else { return fail("score \(seq) does not open (changed, or moved to another place)") }
+                    guard let units = plaintext.withUnsafeBytes({ SealFormat.units(of: $0) }), units >= 0, units <= stepCounts[c] else {
+                        return fail("score \(seq) is malformed or off its criterion's grid")
+                    }
+                    digest.add(team: teamFields[t], criterion: criterionFields[c], ciphertext: ct)
+                    out.scores.append((Int32(t), Int32(c), units, Int32(seq)))
+                }
+                guard b.rows.count == b.count else { return fail("it should hold \(b.count) scores but holds \(b.rows.count)") }
+                out.digest = digest.finalize()
+                return out
+            }
+        }
+
+        var group = try readGroup()
         var opened = 0
-        while try batches.step() {
-            let batchID = batches.blob(0), enc = batches.blob(1), count = batches.int(2), trailerCT = batches.blob(3)
-            let name = Hex.encode(batchID.prefix(8))
-            let fail = { (why: String) in VaultError.integrity("batch \(name) of round \(round.id): \(why)") }
-            guard batchID.count == 16, count >= 1 else { throw fail("malformed batch record") }
-            let recipient: HPKE.Recipient
-            do { recipient = try HPKE.Recipient(privateKey: privateKey, encapsulatedKey: enc, info: info) } catch {
-                throw fail("its encapsulated key is invalid")
-            }
-            let trailer: SealFormat.Trailer
-            do {
-                let plain = try recipient.open(trailerCT, sequenceNumber: UInt64(count),
-                                               authenticating: SealFormat.trailerAAD(vaultID: id, roundID: round.id, batchID: batchID, count: count))
-                guard let t = SealFormat.parseTrailer(plain) else { throw fail("its trailer is malformed") }
-                trailer = t
-            } catch let e as VaultError { throw e } catch { throw fail("its trailer does not open (changed, moved or re-keyed)") }
-
-            var places: [(team: String, criterion: String, ct: [UInt8])] = []
-            var batchScores: [OpenedScore] = []
-            seals.reset()
-            try seals.bind(batchID)
-            while try seals.step() {
-                let seq = seals.int(0), team = seals.text(1), criterion = seals.text(2), ct = seals.blob(3)
-                guard seq == places.count else { throw fail("score \(places.count) is missing or out of place") }
-                guard teams.contains(team), let c = criteria[criterion] else {
-                    throw fail("score \(seq) is placed at an unknown team or criterion")
+        while !group.batches.isEmpty {
+            let current = group
+            var results = [OpenedBatch](repeating: OpenedBatch(), count: current.batches.count)
+            var next = BatchGroup()
+            // Thread work: item 0 reads the next group (the only one touching the connection);
+            // item i opens batch i−1 of this group into results[i−1] (its own slot).
+            try results.withUnsafeMutableBufferPointer { slots in
+                try Parallel.forEach(1 + current.batches.count) { i in
+                    if i == 0 { next = try readGroup() } else { slots[i - 1] = open(current.batches[i - 1], in: current) }
                 }
-                let plain: SecureBytes
-                do {
-                    plain = try recipient.open(ct, sequenceNumber: UInt64(seq),
-                                               authenticating: SealFormat.scoreAAD(vaultID: id, roundID: round.id, batchID: batchID,
-                                                                                   seq: seq, team: team, criterion: criterion))
-                } catch { throw fail("score \(seq) does not open (changed, or moved to another place)") }
-                guard let units = SealFormat.units(of: plain), units >= 0, units <= c.stepCount else {
-                    throw fail("score \(seq) is malformed or off its criterion's grid")
+            }
+            for (b, r) in zip(current.batches, results) {
+                let name = Hex.encode(b.id.prefix(8))
+                if let why = r.failure { throw VaultError.integrity("batch \(name) of round \(round.id): \(why)") }
+                let who = try evaluator(r.evaluator, batch: name)
+                guard evaluatorKeys[Int(who)].isValidSignature(r.signature, for: r.digest) else {
+                    throw VaultError.integrity("batch \(name) of round \(round.id): the evaluator's signature does not verify")
                 }
-                places.append((team, criterion, ct))
-                batchScores.append(OpenedScore(evaluator: trailer.evaluator, team: team, criterion: criterion, units: units,
-                                               time: trailer.time, batch: batchID, seq: seq))
+                let index = Int32(batchFacts.count)
+                batchFacts.append((r.time, b.id))
+                for s in r.scores { scores.append(OpenedScore(evaluator: who, team: s.team, criterion: s.criterion, units: s.units, batch: index, seq: s.seq)) }
+                opened += 1
             }
-            guard places.count == count else { throw fail("it should hold \(count) scores but holds \(places.count)") }
-            let who = try evaluator(trailer.evaluator, batch: name)
-            let digest = SealFormat.digest(vaultID: id, roundID: round.id, batchID: batchID, enc: enc, evaluator: trailer.evaluator,
-                                           time: trailer.time, places: places)
-            guard who.publicKeys.signing.isValidSignature(trailer.signature, for: digest) else {
-                throw fail("the evaluator's signature does not verify")
-            }
-            out += batchScores
-            opened += 1
+            for i in results.indices { for j in results[i].scores.indices { results[i].scores[j].units = 0 } }
             progress?(opened, batchCount)
+            group = next
         }
-        return out
-    }
-
-    /// Keeps only the latest score per (evaluator, team, criterion): re-sealing supersedes
-    /// (SPEC §3). "Latest" is by the signed seal time, then batch id, then position, so a writer
-    /// of vault.db cannot change which one counts without breaking a signature.
-    public static func latestOnly(_ scores: [OpenedScore]) -> [OpenedScore] {
-        func isNewer(_ a: OpenedScore, than b: OpenedScore) -> Bool {
-            if a.time != b.time { return a.time > b.time }
-            if a.batch != b.batch { return b.batch.lexicographicallyPrecedes(a.batch) }
-            return a.seq > b.seq
-        }
-        var best: [String: OpenedScore] = [:]
-        for s in scores {
-            let key = s.evaluator + "\u{0}" + s.team + "\u{0}" + s.criterion
-            if let b = best[key], !isNewer(s, than: b) { continue }
-            best[key] = s
-        }
-        return Array(best.values)
+        return OpenedRound(config: round.config, evaluators: evaluatorNames, batches: batchFacts, scores: scores)
     }
 }

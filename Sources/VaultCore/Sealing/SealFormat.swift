@@ -18,11 +18,41 @@ enum SealFormat {
         return e.bytes
     }
 
-    /// The AAD of score `seq`: format version, vault, round, batch, position, team, criterion.
-    static func scoreAAD(vaultID: String, roundID: String, batchID: [UInt8], seq: Int, team: String, criterion: String) -> [UInt8] {
-        var e = CanonicalEncoder(domain: "evalvault/seal/v1")
-        e.append([version]); e.append(vaultID); e.append(roundID); e.append(batchID); e.append(Int64(seq)); e.append(team); e.append(criterion)
-        return e.bytes
+    /// The AAD of score `seq`: format version, vault, round, batch, position, team, criterion,
+    /// each a length-prefixed field (`CanonicalEncoder`). The fixed part is encoded once per
+    /// batch and the names once per round, because a bulk seal or a reveal builds a million.
+    struct ScoreAAD {
+        private var buffer: [UInt8]
+        private let prefixCount: Int
+
+        init(vaultID: String, roundID: String, batchID: [UInt8]) {
+            var e = CanonicalEncoder(domain: "evalvault/seal/v1")
+            e.append([version]); e.append(vaultID); e.append(roundID); e.append(batchID)
+            buffer = e.bytes
+            prefixCount = buffer.count
+            buffer.reserveCapacity(prefixCount + 12 + 2 * 260)
+        }
+
+        /// Calls `body` with the AAD of one score; `team` and `criterion` are encoded fields (`field(_:)`).
+        mutating func with<R>(seq: Int, team: [UInt8], criterion: [UInt8], _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+            buffer.removeSubrange(prefixCount...)
+            SealFormat.appendField(Int64(seq), to: &buffer)
+            buffer.append(contentsOf: team)
+            buffer.append(contentsOf: criterion)
+            return try buffer.withUnsafeBytes(body)
+        }
+    }
+
+    /// A name as a `CanonicalEncoder` field: 4-byte big-endian length, then its UTF-8 bytes.
+    static func field(_ name: String) -> [UInt8] {
+        var e = CanonicalEncoder(domain: "")
+        e.append(name)
+        return Array(e.bytes.dropFirst(4))
+    }
+
+    static func appendField(_ value: Int64, to bytes: inout [UInt8]) {
+        bytes.append(contentsOf: [0, 0, 0, 8])
+        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * (7 - i)))) }
     }
 
     static func trailerAAD(vaultID: String, roundID: String, batchID: [UInt8], count: Int) -> [UInt8] {
@@ -31,40 +61,72 @@ enum SealFormat {
         return e.bytes
     }
 
-    /// What the evaluator signs: the whole batch, down to each ciphertext's hash and place.
-    static func digest(vaultID: String, roundID: String, batchID: [UInt8], enc: [UInt8], evaluator: String, time: Int64,
-                       places: [(team: String, criterion: String, ct: [UInt8])]) -> [UInt8] {
-        var e = CanonicalEncoder(domain: "evalvault/batch/v1")
-        e.append(vaultID); e.append(roundID); e.append(batchID); e.append(enc); e.append(evaluator); e.append(time)
-        e.append(Int64(places.count))
-        for (i, p) in places.enumerated() {
-            e.append(Int64(i)); e.append(p.team); e.append(p.criterion); e.append(SHA256.hash(data: p.ct))
+    /// What the evaluator signs: the whole batch, down to each ciphertext's hash and place —
+    /// SHA-256 over the canonical encoding of the header and, in order, every place's
+    /// (position, team, criterion, SHA-256 of its ciphertext). Fed score by score, so a batch
+    /// of any size is digested without holding its ciphertexts.
+    final class BatchDigest {
+        private var hasher = SHA256.Hasher()
+        private var ctHasher = SHA256.Hasher()
+        private var scratch: [UInt8] = []
+        private var next = 0
+
+        init(vaultID: String, roundID: String, batchID: [UInt8], enc: [UInt8], evaluator: String, time: Int64, count: Int) {
+            var e = CanonicalEncoder(domain: "evalvault/batch/v1")
+            e.append(vaultID); e.append(roundID); e.append(batchID); e.append(enc); e.append(evaluator); e.append(time)
+            e.append(Int64(count))
+            hasher.update(data: e.bytes)
         }
-        return SHA256.hash(data: e.bytes)
+
+        /// Adds the next place; `team` and `criterion` are encoded fields.
+        func add(team: [UInt8], criterion: [UInt8], ciphertext: UnsafeRawBufferPointer) {
+            scratch.removeAll(keepingCapacity: true)
+            SealFormat.appendField(Int64(next), to: &scratch)
+            scratch.append(contentsOf: team)
+            scratch.append(contentsOf: criterion)
+            scratch.append(contentsOf: [0, 0, 0, 32])
+            let start = scratch.count
+            scratch.append(contentsOf: repeatElement(0, count: 32))
+            ctHasher.update(data: ciphertext)
+            scratch.withUnsafeMutableBytes { ctHasher.finalizeAndReset(into: UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
+            hasher.update(data: scratch)
+            next += 1
+        }
+
+        func finalize() -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: 32)
+            out.withUnsafeMutableBytes { hasher.finalizeAndReset(into: $0) }
+            return out
+        }
     }
 
-    /// Score plaintext: version, units (Int64 BE), comment length (UInt16 BE), comment, zero padding.
-    static func scorePlaintext(units: Int64, comment: [UInt8]) -> SecureBytes {
-        let raw = 1 + 8 + 2 + comment.count
-        let padded = (raw + scorePadding - 1) / scorePadding * scorePadding
-        return SecureBytes(count: padded) { out in
-            out[0] = version
-            for i in 0..<8 { out[1 + i] = UInt8(truncatingIfNeeded: units >> (8 * (7 - i))) }
-            out[9] = UInt8(comment.count >> 8); out[10] = UInt8(comment.count & 0xff)
-            for (i, b) in comment.enumerated() { out[11 + i] = b }
+    /// Score plaintext: version, units (Int64 BE), comment length (UInt16 BE), comment, zero
+    /// padding to a multiple of `scorePadding`.
+    static func scorePlaintextCount(commentCount: Int) -> Int {
+        (1 + 8 + 2 + commentCount + scorePadding - 1) / scorePadding * scorePadding
+    }
+
+    /// Writes a score plaintext into `out`, which has `scorePlaintextCount` bytes.
+    static func writeScorePlaintext(units: Int64, comment: [UInt8], into out: inout [UInt8]) {
+        precondition(out.count == scorePlaintextCount(commentCount: comment.count))
+        out.withUnsafeMutableBytes { o in
+            o.initializeMemory(as: UInt8.self, repeating: 0)
+            o[0] = version
+            for i in 0..<8 { o[1 + i] = UInt8(truncatingIfNeeded: units >> (8 * (7 - i))) }
+            o[9] = UInt8(comment.count >> 8); o[10] = UInt8(comment.count & 0xff)
+            if !comment.isEmpty { comment.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: o[11...]).copyMemory(from: $0) } }
         }
     }
 
     /// The units of a score plaintext (the comment is never needed by a reveal and stays unread).
-    static func units(of plaintext: SecureBytes) -> Int64? {
-        plaintext.withUnsafeBytes { p -> Int64? in
-            guard p.count >= 11, p.count % scorePadding == 0, p[0] == version else { return nil }
-            var v: Int64 = 0
-            for i in 0..<8 { v = v << 8 | Int64(p[1 + i]) }
-            let commentLength = Int(p[9]) << 8 | Int(p[10])
-            guard 11 + commentLength <= p.count, (11 + commentLength..<p.count).allSatisfy({ p[$0] == 0 }) else { return nil }
-            return v
-        }
+    static func units(of p: UnsafeRawBufferPointer) -> Int64? {
+        guard p.count >= 11, p.count % scorePadding == 0, p[0] == version else { return nil }
+        var v: Int64 = 0
+        for i in 0..<8 { v = v << 8 | Int64(p[1 + i]) }
+        let commentLength = Int(p[9]) << 8 | Int(p[10])
+        guard 11 + commentLength <= p.count else { return nil }
+        for i in (11 + commentLength)..<p.count where p[i] != 0 { return nil }
+        return v
     }
 
     struct Trailer {

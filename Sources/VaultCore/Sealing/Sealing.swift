@@ -1,3 +1,5 @@
+import CSQLite
+import Dispatch
 import Foundation
 import VaultCrypto
 
@@ -7,40 +9,107 @@ public struct ScoreInput: Sendable {
     public let criterion: String
     public let score: Fixed
     public let comment: String?
-    /// The CSV line it came from, for error messages.
-    public let line: Int?
 
-    public init(team: String, criterion: String, score: Fixed, comment: String?, line: Int? = nil) {
-        self.team = team; self.criterion = criterion; self.score = score; self.comment = comment; self.line = line
+    public init(team: String, criterion: String, score: Fixed, comment: String?) {
+        self.team = team; self.criterion = criterion; self.score = score; self.comment = comment
+    }
+}
+
+/// The scores of one `seal` command, column by column: names interned once, numbers in flat
+/// arrays. A million CSV rows take about 24 bytes each and no allocation per row (SPEC §10).
+/// The scores and comments are secret: they are wiped when the sheet goes away.
+public final class ScoreSheet {
+    /// Distinct team and criterion names, in order of first appearance.
+    public private(set) var teamNames: [String] = []
+    public private(set) var criterionNames: [String] = []
+    var team: [UInt32] = []
+    var criterion: [UInt32] = []
+    var micros: [Int64] = []
+    /// The CSV line of each row, or 0 when the scores did not come from a file.
+    var line: [UInt32] = []
+    /// Comments by row (most rows have none).
+    var comments: [Int: [UInt8]] = [:]
+
+    public var count: Int { micros.count }
+
+    init() {}
+
+    deinit {
+        for i in micros.indices { micros[i] = 0 }
+        for k in comments.keys { secureWipe(&comments[k]!) }
     }
 
-    /// Reads `team,criterion,score[,comment]` CSV (RFC 4180) with that header.
-    public static func fromCSV(_ bytes: [UInt8], file: String) throws -> [ScoreInput] {
-        let records = try CSVReader.parse(bytes, file: file)
-        guard let header = records.first else { throw VaultError.invalidData("\(file) is empty (expected the header team,criterion,score[,comment])") }
-        let names = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        guard names == ["team", "criterion", "score"] || names == ["team", "criterion", "score", "comment"] else {
-            throw VaultError.invalidData("\(file):\(header.line): the header must be team,criterion,score or team,criterion,score,comment")
+    /// Scores given one by one (the `--team --criterion --score` form, the demo, tests).
+    public convenience init(_ inputs: [ScoreInput]) {
+        self.init()
+        var teams: [String: UInt32] = [:], criteria: [String: UInt32] = [:]
+        for s in inputs {
+            let t = teams[s.team] ?? { teamNames.append(s.team); teams[s.team] = UInt32(teamNames.count - 1); return UInt32(teamNames.count - 1) }()
+            let c = criteria[s.criterion] ?? {
+                criterionNames.append(s.criterion); criteria[s.criterion] = UInt32(criterionNames.count - 1); return UInt32(criterionNames.count - 1)
+            }()
+            if let comment = s.comment, !comment.isEmpty { comments[micros.count] = Array(comment.utf8) }
+            team.append(t); criterion.append(c); micros.append(s.score.micros); line.append(0)
         }
+    }
+
+    /// Reads a CSV file (see `fromCSV(_:file:)`); the file's bytes are wiped once parsed.
+    public static func fromCSV(file path: String) throws -> ScoreSheet {
+        var bytes = try Files.read(path, what: "CSV file")
+        defer { secureWipe(&bytes) }
+        return try fromCSV(bytes, file: path)
+    }
+
+    /// Reads `team,criterion,score[,comment]` CSV (RFC 4180) with that header, in one pass.
+    public static func fromCSV(_ bytes: [UInt8], file: String) throws -> ScoreSheet {
+        let sheet = ScoreSheet()
+        var teams = NameTable(), criteria = NameTable()
+        var columns = 0
         var problems: [String] = []
-        var out: [ScoreInput] = []
-        out.reserveCapacity(records.count - 1)
-        for r in records.dropFirst() {
-            guard r.fields.count == names.count else {
-                problems.append("\(file):\(r.line): expected \(names.count) fields, found \(r.fields.count)")
-                continue
+        struct Stop: Error {}
+        do {
+            try bytes.withUnsafeBytes { input in
+                try CSVReader.scan(input, file: file) { line, fields in
+                    if columns == 0 {
+                        let names = (0..<fields.count).map { fields.string($0).trimmingCharacters(in: .whitespaces).lowercased() }
+                        guard names == ["team", "criterion", "score"] || names == ["team", "criterion", "score", "comment"] else {
+                            throw VaultError.invalidData("\(file):\(line): the header must be team,criterion,score or team,criterion,score,comment")
+                        }
+                        columns = names.count
+                        return
+                    }
+                    guard fields.count == columns else {
+                        problems.append("\(file):\(line): expected \(columns) fields, found \(fields.count)")
+                        if problems.count >= 20 { throw Stop() }
+                        return
+                    }
+                    guard let score = fields.withField(2, { Fixed(ascii: trimmed($0)) }) else {
+                        problems.append("\(file):\(line): \"\(fields.string(2).prefix(20))\" is not a number")
+                        if problems.count >= 20 { throw Stop() }
+                        return
+                    }
+                    sheet.team.append(UInt32(fields.withField(0) { teams.intern($0) }))
+                    sheet.criterion.append(UInt32(fields.withField(1) { criteria.intern($0) }))
+                    if columns == 4 && !fields.isEmpty(3) { sheet.comments[sheet.micros.count] = fields.withField(3) { Array($0) } }
+                    sheet.micros.append(score.micros)
+                    sheet.line.append(UInt32(clamping: line))
+                }
             }
-            guard let score = Fixed(r.fields[2].trimmingCharacters(in: .whitespaces)) else {
-                problems.append("\(file):\(r.line): \"\(r.fields[2].prefix(20))\" is not a number")
-                continue
-            }
-            out.append(ScoreInput(team: r.fields[0], criterion: r.fields[1], score: score,
-                                  comment: names.count == 4 && !r.fields[3].isEmpty ? r.fields[3] : nil, line: r.line))
-            if problems.count >= 20 { break }
-        }
+        } catch is Stop {}
+        guard columns > 0 else { throw VaultError.invalidData("\(file) is empty (expected the header team,criterion,score[,comment])") }
         if !problems.isEmpty { throw VaultError.invalidData(problems.joined(separator: "\n") + "\nnothing was sealed") }
-        guard !out.isEmpty else { throw VaultError.invalidData("\(file) holds no scores") }
-        return out
+        guard sheet.count > 0 else { throw VaultError.invalidData("\(file) holds no scores") }
+        sheet.teamNames = teams.names.map { String(decoding: $0, as: UTF8.self) }
+        sheet.criterionNames = criteria.names.map { String(decoding: $0, as: UTF8.self) }
+        return sheet
+    }
+
+    /// Leading and trailing spaces and tabs dropped.
+    private static func trimmed(_ b: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        var lo = 0, hi = b.count
+        while lo < hi && (b[lo] == 0x20 || b[lo] == 0x09) { lo += 1 }
+        while hi > lo && (b[hi - 1] == 0x20 || b[hi - 1] == 0x09) { hi -= 1 }
+        return UnsafeRawBufferPointer(rebasing: b[lo..<hi])
     }
 }
 
@@ -52,94 +121,236 @@ public struct SealReceipt: Sendable {
 }
 
 extension Vault {
+    /// `seal` for scores given one by one.
+    public func seal(_ inputs: [ScoreInput], round roundID: String, actor: Actor, file: String? = nil,
+                     progress: ((Int, Int) -> Void)? = nil) throws -> SealReceipt {
+        try seal(ScoreSheet(inputs), round: roundID, actor: actor, file: file, progress: progress)
+    }
+
     /// `seal`: checks every score against its criterion's grid and the round's teams, asks the
-    /// policy for each (team, criterion) in the batch, then seals the batch to the round key
-    /// with one HPKE encapsulation and stores it — all rows, or none — with its audit entry.
+    /// policy for each distinct place it reads, then seals the batch to the round key with one
+    /// HPKE encapsulation and stores it — all rows, or none — with its audit entry.
     ///
     /// The evaluator needs only its own key: the round key is public, and it is accepted only if
     /// the chair the evaluator pinned signed it.
-    public func seal(_ inputs: [ScoreInput], round roundID: String, actor: Actor, file: String? = nil,
+    ///
+    /// Large batches run as a two-stage pipeline over chunks: one thread encrypts and digests
+    /// chunk k+1 while another inserts chunk k, all inside one transaction. Nothing is committed
+    /// until the evaluator's signature over the whole batch and the audit entry are in.
+    public func seal(_ sheet: ScoreSheet, round roundID: String, actor: Actor, file: String? = nil,
                      progress: ((Int, Int) -> Void)? = nil) throws -> SealReceipt {
         let target = "round/\(roundID)"
         let round = try recordingFailure(actor: actor.id.rawValue, action: "seal", target: target) {
             try self.round(roundID, verifiedWith: actor.chairKey)
         }
+        let count = sheet.count
+        guard count > 0 else { throw VaultError.invalidData("there are no scores to seal") }
         // Validate everything before anything is sealed.
+        let roundTeams = Dictionary(round.config.teams.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        let roundCriteria = Dictionary(round.config.criteria.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let teamOf = sheet.teamNames.map { roundTeams[$0] ?? -1 }
+        let criterionOf = sheet.criterionNames.map { roundCriteria[$0] ?? -1 }
+        let criteria = round.config.criteria
         var problems: [String] = []
-        var units: [Int64] = []
-        units.reserveCapacity(inputs.count)
-        var seen: [String: Int] = [:]
-        let teams = Set(round.config.teams)
-        let criteria = round.config.criteriaByID
-        for (index, s) in inputs.enumerated() {
-            let at = s.line.map { "\(file ?? "input"):\($0): " } ?? ""
-            if let first = seen.updateValue(index, forKey: s.team + "\u{0}" + s.criterion) {
-                problems.append("\(at)team \(s.team.prefix(64)), criterion \(s.criterion.prefix(64)) is scored twice in this batch (first \(inputs[first].line.map { "at line \($0)" } ?? "earlier"))")
-                continue
-            }
-            guard teams.contains(s.team) else {
-                problems.append("\(at)team \"\(s.team.prefix(64))\" is not in round \(roundID) (teams: \(round.config.teams.joined(separator: ", ")))")
-                continue
-            }
-            guard let c = criteria[s.criterion] else {
-                problems.append("\(at)criterion \"\(s.criterion.prefix(64))\" is not in round \(roundID) (criteria: \(round.config.criteria.map(\.id).joined(separator: ", ")))")
-                continue
-            }
-            if let comment = s.comment, comment.utf8.count > SealFormat.maxCommentBytes {
+        var units = [Int64](repeating: 0, count: count)
+        defer { for i in units.indices { units[i] = 0 } }
+        var seen = PlaceSet(teams: round.config.teams.count, criteria: criteria.count)
+        for i in 0..<count {
+            let at = sheet.line[i] > 0 ? "\(file ?? "input"):\(sheet.line[i]): " : ""
+            let name = sheet.teamNames[Int(sheet.team[i])], cname = sheet.criterionNames[Int(sheet.criterion[i])]
+            let t = teamOf[Int(sheet.team[i])], c = criterionOf[Int(sheet.criterion[i])]
+            if t >= 0 && c >= 0 && !seen.insert(team: t, criterion: c) {
+                let first = (0..<i).first { sheet.team[$0] == sheet.team[i] && sheet.criterion[$0] == sheet.criterion[i] }!
+                problems.append("\(at)team \(name.prefix(64)), criterion \(cname.prefix(64)) is scored twice in this batch (first \(sheet.line[first] > 0 ? "at line \(sheet.line[first])" : "earlier"))")
+            } else if t < 0 {
+                problems.append("\(at)team \"\(name.prefix(64))\" is not in round \(roundID) (teams: \(round.config.teams.joined(separator: ", ")))")
+            } else if c < 0 {
+                problems.append("\(at)criterion \"\(cname.prefix(64))\" is not in round \(roundID) (criteria: \(criteria.map(\.id).joined(separator: ", ")))")
+            } else if let comment = sheet.comments[i], comment.count > SealFormat.maxCommentBytes {
                 problems.append("\(at)the comment is longer than \(SealFormat.maxCommentBytes) bytes")
-                continue
+            } else {
+                let k = criteria[c], m = sheet.micros[i]
+                if m >= k.min.micros && m <= k.max.micros && (m - k.min.micros) % k.step.micros == 0 {
+                    units[i] = (m - k.min.micros) / k.step.micros
+                } else {
+                    do { _ = try k.units(of: Fixed(micros: m)) } catch let e as VaultError { problems.append(at + e.message) }
+                }
             }
-            do { units.append(try c.units(of: s.score)) } catch let e as VaultError { problems.append(at + e.message) }
             if problems.count >= 20 { break }
         }
         if !problems.isEmpty {
             try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "seal", target: target, outcome: .failed,
                                           details: ["reason": .string("invalid scores"), "problems": .integer(Int64(problems.count))]),
                               signer: actor.keys.signing)
-            throw VaultError.invalidData(problems.joined(separator: "\n") + (inputs.count > 1 ? "\nnothing was sealed" : ""))
+            throw VaultError.invalidData(problems.joined(separator: "\n") + (count > 1 ? "\nnothing was sealed" : ""))
         }
-        // The policy decides each distinct place; one denial refuses the whole batch.
-        let principal = Self.attributes(of: actor.principal)
-        let requests = inputs.map {
-            PolicyRequest(principal: principal, action: "seal",
-                          resource: ["round": round.policyAttributes, "team": .string($0.team), "criterion": .string($0.criterion)])
-        }
-        let decision = try authorize(requests, actor: actor, target: target, details: ["scores": .integer(Int64(inputs.count))])
+
+        // The policy decides each distinct place it can tell apart; one denial refuses the batch.
+        let decision = try authorizeSeal(sheet, round: round, teamOf: teamOf, criterionOf: criterionOf, actor: actor, target: target)
         guard let roundKey = round.publicKey else { throw VaultError.integrity("round \(roundID) is open but has no public key") }
 
         // Seal: one encapsulation, one AEAD message per score, then the signed trailer.
         let batchID = SecureRandom.bytes(count: 16)
         var sender = try HPKE.Sender(recipientKey: roundKey, info: SealFormat.info(vaultID: id, roundID: roundID, roundKey: roundKey))
-        var places: [(team: String, criterion: String, ct: [UInt8])] = []
-        places.reserveCapacity(inputs.count)
-        for (i, s) in inputs.enumerated() {
-            var comment = Array((s.comment ?? "").utf8)
-            let plaintext = SealFormat.scorePlaintext(units: units[i], comment: comment)
-            secureWipe(&comment)
-            let aad = SealFormat.scoreAAD(vaultID: id, roundID: roundID, batchID: batchID, seq: i, team: s.team, criterion: s.criterion)
-            places.append((s.team, s.criterion, try sender.seal(plaintext, authenticating: aad)))
-            if let progress, i % 4096 == 0 { progress(i, inputs.count) }
-        }
-        for i in units.indices { units[i] = 0 }
+        let range = try sender.reserve(count)
         // Microseconds: re-seals by one evaluator are separate commands (each with a KDF), so
         // their signed times differ and the later one supersedes.
         let time = Int64(Date().timeIntervalSince1970 * 1_000_000)
-        let digest = SealFormat.digest(vaultID: id, roundID: roundID, batchID: batchID, enc: sender.encapsulatedKey,
-                                       evaluator: actor.id.rawValue, time: time, places: places)
-        let trailer = try sender.seal(SealFormat.trailerPlaintext(.init(evaluator: actor.id.rawValue, time: time,
-                                                                        signature: try actor.keys.signing.signature(for: digest))),
-                                      authenticating: SealFormat.trailerAAD(vaultID: id, roundID: roundID, batchID: batchID, count: inputs.count))
-        try database.transaction {
-            try database.prepare("INSERT INTO batches (id, round, enc, count, trailer) VALUES (?, ?, ?, ?, ?)")
-                .bind(batchID, roundID, sender.encapsulatedKey, inputs.count, trailer).run()
-            let insert = try database.prepare("INSERT INTO seals (batch, seq, team, criterion, ct) VALUES (?, ?, ?, ?, ?)")
-            for (i, p) in places.enumerated() {
-                try insert.bind(batchID, i, p.team, p.criterion, p.ct).run()
+        let teamFields = round.config.teams.map(SealFormat.field), criterionFields = criteria.map { SealFormat.field($0.id) }
+        let teamText = round.config.teams.map { Array($0.utf8) }, criterionText = criteria.map { Array($0.id.utf8) }
+        let digest = SealFormat.BatchDigest(vaultID: id, roundID: roundID, batchID: batchID, enc: sender.encapsulatedKey,
+                                            evaluator: actor.id.rawValue, time: time, count: count)
+        var aad = SealFormat.ScoreAAD(vaultID: id, roundID: roundID, batchID: batchID)
+        let sealer = try range.makeSealer()
+        var plaintext = [UInt8](repeating: 0, count: SealFormat.scorePadding)
+        defer { secureWipe(&plaintext) }
+
+        /// Encrypts rows `rows` into `chunk` and feeds the digest, in order.
+        func encrypt(_ rows: Range<Int>, into chunk: SealChunk) throws {
+            chunk.reset(rows)
+            for i in rows {
+                let t = teamOf[Int(sheet.team[i])], c = criterionOf[Int(sheet.criterion[i])]
+                let comment = sheet.comments[i] ?? []
+                let size = SealFormat.scorePlaintextCount(commentCount: comment.count)
+                if plaintext.count != size { secureWipe(&plaintext); plaintext = [UInt8](repeating: 0, count: size) }
+                SealFormat.writeScorePlaintext(units: units[i], comment: comment, into: &plaintext)
+                let ct = chunk.append(count: size + AES.GCM.tagByteCount)
+                try plaintext.withUnsafeBytes { p in
+                    try aad.with(seq: i, team: teamFields[t], criterion: criterionFields[c]) { a in
+                        try sealer.seal(index: i, p, authenticating: a, into: ct)
+                    }
+                }
+                digest.add(team: teamFields[t], criterion: criterionFields[c], ciphertext: UnsafeRawBufferPointer(ct))
             }
-            try appendAudit(AuditRecord(actor: actor, action: "seal", target: target, decision: decision,
-                                        details: ["scores": .integer(Int64(inputs.count))]), signer: actor.keys.signing)
         }
-        progress?(inputs.count, inputs.count)
-        return SealReceipt(batchID: Hex.encode(batchID), count: inputs.count, round: roundID)
+
+        let receipt: SealReceipt = try database.transaction {
+            // The batch row goes first (the seals reference it); its trailer is set last.
+            try database.prepare("INSERT INTO batches (id, round, enc, count, trailer) VALUES (?, ?, ?, ?, ?)")
+                .bind(batchID, roundID, sender.encapsulatedKey, count, [UInt8]()).run()
+            let insert = try database.prepare("INSERT INTO seals (batch, seq, team, criterion, ct) VALUES (?, ?, ?, ?, ?)")
+            try insert.bind(batchID)
+            /// Inserts the rows of `chunk`; runs on whichever thread the pipeline gives it, alone on the connection.
+            func store(_ chunk: SealChunk) throws {
+                for (n, i) in chunk.rows.enumerated() {
+                    try teamText[teamOf[Int(sheet.team[i])]].withUnsafeBytes { team in
+                        try criterionText[criterionOf[Int(sheet.criterion[i])]].withUnsafeBytes { criterion in
+                            try insert.bind(2, int64: Int64(i))
+                            try insert.bind(3, text: team)
+                            try insert.bind(4, text: criterion)
+                            try insert.bind(5, blob: chunk.ciphertext(n))
+                            try insert.stepDone()
+                        }
+                    }
+                }
+            }
+            let chunkSize = 32_768
+            let chunks = stride(from: 0, to: count, by: chunkSize).map { $0..<Swift.min($0 + chunkSize, count) }
+            var pending: SealChunk? = nil
+            var spare = SealChunk(), current = SealChunk()
+            for rows in chunks {
+                if let ready = pending {
+                    // Insert the previous chunk on one core while the next one is encrypted on the
+                    // other: the store stage touches only the connection and `ready`; the encrypt
+                    // stage only the sealer, the digest, the AAD and plaintext buffers and `current`.
+                    let next = current
+                    try Parallel.both({ try store(ready) }, { try encrypt(rows, into: next) })
+                    progress?(ready.rows.upperBound, count)
+                } else {
+                    try encrypt(rows, into: current)
+                }
+                pending = current
+                swap(&spare, &current)
+            }
+            if let last = pending { try store(last); progress?(count, count) }
+            insert.reset()
+
+            let trailer = try sender.seal(SealFormat.trailerPlaintext(.init(evaluator: actor.id.rawValue, time: time,
+                                                                            signature: try actor.keys.signing.signature(for: digest.finalize()))),
+                                          authenticating: SealFormat.trailerAAD(vaultID: id, roundID: roundID, batchID: batchID, count: count))
+            try database.prepare("UPDATE batches SET trailer = ? WHERE id = ?").bind(trailer, batchID).run()
+            try appendAudit(AuditRecord(actor: actor, action: "seal", target: target, decision: decision,
+                                        details: ["scores": .integer(Int64(count))]), signer: actor.keys.signing)
+            return SealReceipt(batchID: Hex.encode(batchID), count: count, round: roundID)
+        }
+        return receipt
+    }
+
+    /// Asks the policy about each distinct place of the batch — distinct only in the resource
+    /// attributes the policy reads (the default policy reads the team, for conflicts, never
+    /// the criterion), so a million scores over 10,000 teams are 10,000 questions, not a million.
+    /// Each question names a real place of the batch.
+    private func authorizeSeal(_ sheet: ScoreSheet, round: Round, teamOf: [Int], criterionOf: [Int], actor: Actor,
+                               target: String) throws -> PolicyDecision {
+        let reads = try policyInForce(chairKey: actor.chairKey).set.readsResourceAttributes
+        let byTeam = reads?.contains("team") ?? true, byCriterion = reads?.contains("criterion") ?? true
+        var asked = Set<Int>()
+        var requests: [PolicyRequest] = []
+        let principal = Self.attributes(of: actor.principal)
+        let criteria = round.config.criteria.count
+        for i in 0..<sheet.count {
+            let t = teamOf[Int(sheet.team[i])], c = criterionOf[Int(sheet.criterion[i])]
+            guard asked.insert((byTeam ? t : 0) * criteria + (byCriterion ? c : 0)).inserted else { continue }
+            requests.append(PolicyRequest(principal: principal, action: "seal",
+                                          resource: ["round": round.policyAttributes, "team": .string(round.config.teams[t]),
+                                                     "criterion": .string(round.config.criteria[c].id)]))
+        }
+        return try authorize(requests, actor: actor, target: target, details: ["scores": .integer(Int64(sheet.count))])
+    }
+}
+
+/// Which (team, criterion) places a batch has used: a bit per place.
+struct PlaceSet {
+    private var bits: [UInt64]
+    private let criteria: Int
+
+    init(teams: Int, criteria: Int) {
+        self.criteria = criteria
+        bits = [UInt64](repeating: 0, count: (teams * criteria + 63) / 64)
+    }
+
+    /// False when the place was already there.
+    mutating func insert(team: Int, criterion: Int) -> Bool {
+        let p = team * criteria + criterion
+        let mask: UInt64 = 1 << UInt64(p & 63)
+        if bits[p >> 6] & mask != 0 { return false }
+        bits[p >> 6] |= mask
+        return true
+    }
+}
+
+/// The ciphertexts of a run of rows, back to back, between the encrypting and storing stages.
+/// Plain memory rather than an array, so the room handed to the cipher stays put.
+final class SealChunk: @unchecked Sendable {
+    // @unchecked: the pipeline hands a chunk to exactly one stage at a time.
+    private(set) var rows: Range<Int> = 0..<0
+    private var storage = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+    private var used = 0
+    private var ends: [Int] = []
+
+    deinit { storage.deallocate() }
+
+    func reset(_ rows: Range<Int>) {
+        self.rows = rows
+        used = 0
+        ends.removeAll(keepingCapacity: true)
+    }
+
+    /// Room for the next ciphertext, valid until the next `append` or `reset`.
+    func append(count: Int) -> UnsafeMutableRawBufferPointer {
+        if used + count > storage.count {
+            let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: Swift.max(storage.count * 2, used + count), alignment: 16)
+            bigger.copyMemory(from: UnsafeRawBufferPointer(rebasing: storage[0..<used]))
+            storage.deallocate()
+            storage = bigger
+        }
+        let room = UnsafeMutableRawBufferPointer(rebasing: storage[used..<(used + count)])
+        used += count
+        ends.append(used)
+        return room
+    }
+
+    func ciphertext(_ n: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: storage[(n == 0 ? 0 : ends[n - 1])..<ends[n]])
     }
 }

@@ -132,6 +132,23 @@ public final class Statement {
         sqlite3_clear_bindings(handle)
     }
 
+    // Hot-loop binding (a bulk seal inserts a million rows): values bound without a copy
+    // (SQLITE_STATIC), so the caller keeps them alive until `stepDone`; the other parameters
+    // keep their bindings across steps.
+    public func bind(_ index: Int32, int64 value: Int64) throws { try check(sqlite3_bind_int64(handle, index, value)) }
+    public func bind(_ index: Int32, text: UnsafeRawBufferPointer) throws {
+        try check(sqlite3_bind_text(handle, index, (text.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self), Int32(text.count), nil))
+    }
+    public func bind(_ index: Int32, blob: UnsafeRawBufferPointer) throws {
+        try check(sqlite3_bind_blob(handle, index, blob.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(blob.count), nil))
+    }
+    /// Steps a statement that returns no rows and resets it, keeping its bindings.
+    public func stepDone() throws {
+        let rc = sqlite3_step(handle)
+        sqlite3_reset(handle)
+        guard rc == SQLITE_DONE else { throw db.error(rc) }
+    }
+
     public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
     public func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(handle, column)) }
     public func text(_ column: Int32) -> String {
@@ -142,6 +159,12 @@ public final class Statement {
         let n = Int(sqlite3_column_bytes(handle, column))
         guard n > 0, let p = sqlite3_column_blob(handle, column) else { return [] }
         return Array(UnsafeRawBufferPointer(start: p, count: n))
+    }
+    /// The bytes of a column without a copy; valid only inside `body` (SQLite owns them).
+    public func withBytes<R>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let p = sqlite3_column_blob(handle, column)  // before _bytes, as SQLite asks
+        let n = Int(sqlite3_column_bytes(handle, column))
+        return try body(UnsafeRawBufferPointer(start: n > 0 ? p : nil, count: n))
     }
     public func optionalBlob(_ column: Int32) -> [UInt8]? { isNull(column) ? nil : blob(column) }
 }

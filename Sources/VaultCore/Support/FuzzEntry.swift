@@ -26,7 +26,7 @@ public enum FuzzEntry {
     /// The seal-record decoders: a score plaintext and a batch trailer.
     public static func sealRecord(_ bytes: [UInt8]) {
         let secret = SecureBytes(bytes)
-        _ = SealFormat.units(of: secret)
+        _ = secret.withUnsafeBytes { SealFormat.units(of: $0) }
         _ = SealFormat.parseTrailer(secret)
     }
 }
