@@ -336,6 +336,45 @@ struct RoundFileTests {
         }
     }
 
+    @Test("a bulk seal bigger than one pipeline chunk and one reading group opens to exactly what was sealed")
+    func bulkRoundTrip() throws {
+        let f = try RoundFixture()
+        let teams = 400, criteria = 100
+        let toml = "id = \"B\"\nteams = [\((0..<teams).map { "\"t\($0)\"" }.joined(separator: ","))]\n[reveal]\nholders = [\"chair\"]\nthreshold = 1\n"
+            + (0..<criteria).map { "[[criteria]]\nid = \"c\($0)\"\nweight = 1\nmin = 0\nmax = 100\nstep = 0.5\n" }.joined()
+        try f.vault.createRound(try RoundFile.parse(toml, file: "b.toml"), actor: try f.actor("chair"))
+        _ = try f.vault.openRound("B", actor: try f.actor("chair"))
+        // 40,000 scores from one CSV (two chunks), then two more batches: over 65,536 in all (two groups).
+        var rng = SeededRandom(seed: 20261129)
+        var expected: [String: Int64] = [:]
+        var csv = "team,criterion,score,comment\n"
+        for i in 0..<40_000 {
+            let units = Int64(rng.next() % 201)
+            expected["ev-1/t\(i / criteria)/c\(i % criteria)"] = units
+            csv += "t\(i / criteria),c\(i % criteria),\(Fixed(micros: units * 500_000))\(i % 997 == 0 ? ",\"a, comment\"" : ",")\n"
+        }
+        let path = f.dir.path + "/bulk.csv"
+        try Data(csv.utf8).write(to: URL(fileURLWithPath: path))
+        var ticks: [Int] = []
+        let receipt = try f.vault.seal(try ScoreSheet.fromCSV(file: path), round: "B", actor: try f.actor("ev-1"), file: path) { done, _ in ticks.append(done) }
+        #expect(receipt.count == 40_000 && ticks.last == 40_000 && ticks.count >= 2)
+        for ev in ["ev-3", "ev-4"] {
+            var inputs: [ScoreInput] = []
+            for i in 0..<15_000 {
+                let units = Int64(rng.next() % 201)
+                expected["\(ev)/t\(i / criteria)/c\(i % criteria)"] = units
+                inputs.append(ScoreInput(team: "t\(i / criteria)", criterion: "c\(i % criteria)", score: Fixed(micros: units * 500_000), comment: nil))
+            }
+            _ = try f.vault.seal(inputs, round: "B", actor: try f.actor(ev))
+        }
+        let opened = try f.open("B")
+        #expect(opened.scores.count == 70_000)
+        var mismatches = 0
+        for s in opened.scores where expected["\(opened.evaluatorID(of: s))/\(opened.teamID(of: s))/\(opened.criterionID(of: s))"] != s.units { mismatches += 1 }
+        #expect(mismatches == 0)
+        #expect(Set(opened.scores.map { "\(opened.evaluatorID(of: $0))/\(opened.teamID(of: $0))/\(opened.criterionID(of: $0))" }) == Set(expected.keys))
+    }
+
     @Test("RFC 4180: quotes, doubled quotes, commas and line breaks in fields, CRLF; errors name the line")
     func csv() throws {
         let text = "team,criterion,score,comment\r\nupstage,performance,81.5,\"fast, \"\"clean\"\"\nand tidy\"\r\n\r\nnc-ai,safety,3,\n"

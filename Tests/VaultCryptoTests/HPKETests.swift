@@ -64,6 +64,42 @@ struct HPKETests {
         #expect(throws: CryptoError.authenticationFailure) { try wrongInfo.open(c0, sequenceNumber: 0, authenticating: [1]) }
     }
 
+    @Test("a reserved range seals exactly what sequential seals would, on any thread; its indexes are bounded and never reused")
+    func reservedRange() throws {
+        for v in try Self.baseModeVectors() {
+            let skR = try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: v.hex("skRm"))
+            let skE = try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: v.hex("skEm"))
+            var sender = try HPKE.Sender(recipientKey: skR.publicKey, info: v.hex("info"), ephemeralKey: skE)
+            let list = try #require(v["encryptions"] as? [[String: Any]])
+            let range = try sender.reserve(list.count)
+            #expect(range.sequenceNumbers == 0..<UInt64(list.count) && sender.sequenceNumber == UInt64(list.count))
+            let recipient = try HPKE.Recipient(privateKey: skR, encapsulatedKey: v.hex("enc"), info: v.hex("info"))
+            let opener = try recipient.makeOpener()
+            // Sealed in reverse order, from two sealers: the vector's ciphertexts all the same.
+            let sealers = [try range.makeSealer(), try range.makeSealer()]
+            for (k, e) in list.enumerated().reversed() {
+                let pt = e.hex("pt"), aad = e.hex("aad")
+                var ct = [UInt8](repeating: 0, count: pt.count + 16)
+                try pt.withUnsafeBytes { p in try aad.withUnsafeBytes { a in try ct.withUnsafeMutableBytes { try sealers[k % 2].seal(index: k, p, authenticating: a, into: $0) } } }
+                #expect(ct == e.hex("ct"), "encryption \(k)")
+                var out = [UInt8](repeating: 0, count: pt.count)
+                let ok = ct.withUnsafeBytes { c in aad.withUnsafeBytes { a in out.withUnsafeMutableBytes { opener.open(c, sequenceNumber: UInt64(k), authenticating: a, into: $0) } } }
+                #expect(ok && out == pt)
+                var bent = ct; bent[bent.count - 1] ^= 1
+                out = [UInt8](repeating: 7, count: pt.count)
+                let refused = bent.withUnsafeBytes { c in aad.withUnsafeBytes { a in out.withUnsafeMutableBytes { opener.open(c, sequenceNumber: UInt64(k), authenticating: a, into: $0) } } }
+                #expect(!refused && out.allSatisfy { $0 == 0 }, "a failed open leaves no plaintext")
+            }
+            // Outside the range: refused. The next sequential seal continues after the range.
+            var room = [UInt8](repeating: 0, count: 17)
+            #expect(throws: CryptoError.self) {
+                try [UInt8](repeating: 1, count: 1).withUnsafeBytes { p in try room.withUnsafeMutableBytes { try sealers[0].seal(index: list.count, p, authenticating: UnsafeRawBufferPointer(start: nil, count: 0), into: $0) } }
+            }
+            let next = try sender.seal([1], authenticating: [])
+            #expect(try recipient.open(next, sequenceNumber: UInt64(list.count), authenticating: []).unsafeArray() == [1])
+        }
+    }
+
     @Test("single-shot seal and open")
     func singleShot() throws {
         let k = Curve25519.KeyAgreement.PrivateKey()
