@@ -31,3 +31,8 @@ public enum SecureRandom {
         }
     }
 }
+
+/// The OpenSSL library in use (for benchmark and bug reports).
+public enum OpenSSLLibrary {
+    public static var version: String { String(cString: OpenSSL_version(OPENSSL_VERSION)) }
+}

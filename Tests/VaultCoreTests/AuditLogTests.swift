@@ -130,6 +130,42 @@ struct AuditLogTests {
         #expect(deleted?.message == "integrity check failed: line 3: expected entry seq 1 (entries missing, repeated or out of order)")
     }
 
+    @Test("signatures are checked in parallel runs, yet the first failing line in file order is the one named")
+    func parallelSignatureChecks() throws {
+        let f = try AuditFixture()
+        let chair = try f.chair("test")
+        try f.vault.database.transaction {
+            for i in 0..<5_000 {
+                try f.vault.appendAudit(AuditRecord(actor: "chair", authenticated: true, action: "seal", target: "round/R1", decision: .allow,
+                                                    policies: ["p"], policySHA256: String(repeating: "ab", count: 32),
+                                                    details: ["n": .integer(Int64(i))]), signer: chair.keys.signing)
+            }
+        }
+        let good = lines(try f.export())
+        #expect(try f.verify(join(good)).size >= 5_000)
+        // Line k carries the signature of line k+1: well-formed, by an enrolled signer, wrong.
+        func swappedSignature(_ l: [[UInt8]], at k: Int) -> [[UInt8]] {
+            func sig(_ line: [UInt8]) -> String { String(decoding: line, as: UTF8.self).components(separatedBy: "\"sig\":").last! }
+            var out = l
+            let text = String(decoding: l[k - 1], as: UTF8.self)
+            out[k - 1] = Array(text.replacingOccurrences(of: "\"sig\":" + sig(l[k - 1]), with: "\"sig\":" + sig(l[k])).utf8)
+            return out
+        }
+        for k in [12, 4_500] {  // in the first run of 4,096 and after it
+            let e = #expect(throws: VaultError.self) { try f.verify(join(swappedSignature(good, at: k))) }
+            #expect(e?.message.contains("line \(k): the signature of entry \(k - 2) by chair does not verify") == true, "\(e?.message ?? "")")
+        }
+        // A bad signature on line 40 and a missing line 300: line 40 is reported.
+        var both = swappedSignature(good, at: 40)
+        both.remove(at: 299)
+        let e = #expect(throws: VaultError.self) { try f.verify(join(both)) }
+        #expect(e?.message.contains("line 40: the signature") == true, "\(e?.message ?? "")")
+        both = good
+        both.remove(at: 299)
+        let gap = #expect(throws: VaultError.self) { try f.verify(join(both)) }
+        #expect(gap?.message.contains("line 300: expected entry seq 298") == true, "\(gap?.message ?? "")")
+    }
+
     @Test("a log that grew after an old checkpoint passes with it; a rewritten one (even re-signed by the chair) fails")
     func growthAndRewrite() throws {
         let f = try AuditFixture()

@@ -70,57 +70,89 @@ public enum AuditVerifier {
         var rootAtOlder: [UInt8]? = older?.checkpoint.size == 0 ? Merkle.emptyRoot : nil
         var checkpointNote: Checkpoint.Note?
 
-        while let line = try next() {
-            lineNo += 1
-            guard checkpointNote == nil else { throw bad("unexpected data after the checkpoint") }
-            let v = try canonical(line)
-            guard case .object(let wrapper) = v else { throw bad("not a JSON object") }
-            if let cp = wrapper["checkpoint"] {
-                guard wrapper.count == 1, let text = cp.stringValue else { throw bad("malformed checkpoint line") }
-                do { checkpointNote = try Checkpoint.parse(note: text) } catch let e as VaultError { throw bad(e.message) }
-                continue
+        // Signatures are checked in runs of 4,096 on both cores (the bulk of the work); any
+        // other failure first settles the signatures of earlier lines, so the error reported is
+        // always the first in file order.
+        struct PendingSignature { let line: Int, seq: Int, actor: String, key: Curve25519.Signing.PublicKey, sig: [UInt8], leaf: [UInt8] }
+        var pending: [PendingSignature] = []
+        func settleSignatures() throws {
+            guard !pending.isEmpty else { return }
+            let parts = 2, size = (pending.count + parts - 1) / parts
+            var firstBad = [Int](repeating: Int.max, count: parts)
+            // Each part reads its own slice of `pending` and writes only its own slot of firstBad.
+            try firstBad.withUnsafeMutableBufferPointer { slots in
+                try Parallel.forEach(parts) { part in
+                    for i in (part * size)..<min(pending.count, (part + 1) * size) where !pending[i].key.isValidSignature(pending[i].sig, for: pending[i].leaf) {
+                        slots[part] = i
+                        return
+                    }
+                }
             }
-            guard wrapper.count == 2, case .object(let entry)? = wrapper["entry"], let sigValue = wrapper["sig"] else {
-                throw bad("expected {\"entry\":…,\"sig\":…}")
+            defer { pending.removeAll(keepingCapacity: true) }
+            if let i = firstBad.min(), i != Int.max {
+                let p = pending[i]
+                throw VaultError.integrity("line \(p.line): the signature of entry \(p.seq) by \(p.actor) does not verify")
             }
-            let seq = frontier.size
-            guard entry["seq"]?.integerValue == Int64(seq) else { throw bad("expected entry seq \(seq) (entries missing, repeated or out of order)") }
-            guard let actor = entry["actor"]?.stringValue, case .bool(let authenticated)? = entry["authenticated"],
-                  let action = entry["action"]?.stringValue, entry["time"]?.stringValue != nil, entry["target"]?.stringValue != nil,
-                  entry["decision"]?.stringValue != nil, entry["policies"]?.arrayValue != nil, entry["policy_sha256"]?.stringValue != nil,
-                  entry["outcome"]?.stringValue != nil, case .object(let details)? = entry["details"], entry.count == 11 else {
-                throw bad("entry \(seq) lacks a field of SPEC §8 or has an extra one")
-            }
-            let leaf = Merkle.leafHash(CanonicalJSON.encode(.object(entry)))
+        }
 
-            if let e = details["enrolled"] {
-                guard let id = e["id"]?.stringValue, let key = e["ed25519"]?.stringValue, let role = e["role"]?.stringValue,
-                      let agreement = e["x25519"]?.stringValue, e.objectValue?.count == 4, enrolled[id] == nil else {
-                    throw bad("entry \(seq) has a malformed or repeated enrolment")
+        do {
+            while let line = try next() {
+                lineNo += 1
+                guard checkpointNote == nil else { throw bad("unexpected data after the checkpoint") }
+                let v = try canonical(line)
+                guard case .object(let wrapper) = v else { throw bad("not a JSON object") }
+                if let cp = wrapper["checkpoint"] {
+                    guard wrapper.count == 1, let text = cp.stringValue else { throw bad("malformed checkpoint line") }
+                    do { checkpointNote = try Checkpoint.parse(note: text) } catch let e as VaultError { throw bad(e.message) }
+                    continue
                 }
-                enrolled[id] = (key, role, agreement)
-                if action == "vault.init" {
-                    guard seq == 0, role == "chair", chair == nil else { throw bad("vault.init must be entry 0 and enrol the chair") }
-                    chair = id
+                guard wrapper.count == 2, case .object(let entry)? = wrapper["entry"], let sigValue = wrapper["sig"] else {
+                    throw bad("expected {\"entry\":…,\"sig\":…}")
                 }
-            } else if seq == 0 {
-                throw bad("entry 0 must be the vault's creation (vault.init)")
-            }
+                let seq = frontier.size
+                guard entry["seq"]?.integerValue == Int64(seq) else { throw bad("expected entry seq \(seq) (entries missing, repeated or out of order)") }
+                guard let actor = entry["actor"]?.stringValue, case .bool(let authenticated)? = entry["authenticated"],
+                      let action = entry["action"]?.stringValue, entry["time"]?.stringValue != nil, entry["target"]?.stringValue != nil,
+                      entry["decision"]?.stringValue != nil, entry["policies"]?.arrayValue != nil, entry["policy_sha256"]?.stringValue != nil,
+                      entry["outcome"]?.stringValue != nil, case .object(let details)? = entry["details"], entry.count == 11 else {
+                    throw bad("entry \(seq) lacks a field of SPEC §8 or has an extra one")
+                }
+                let leaf = Merkle.leafHash(CanonicalJSON.encode(.object(entry)))
 
-            if authenticated {
-                guard let sigText = sigValue.stringValue, let sig = Base64.decode(sigText), sig.count == 64 else {
-                    throw bad("entry \(seq) is marked authenticated but carries no signature")
+                if let e = details["enrolled"] {
+                    guard let id = e["id"]?.stringValue, let key = e["ed25519"]?.stringValue, let role = e["role"]?.stringValue,
+                          let agreement = e["x25519"]?.stringValue, e.objectValue?.count == 4, enrolled[id] == nil else {
+                        throw bad("entry \(seq) has a malformed or repeated enrolment")
+                    }
+                    enrolled[id] = (key, role, agreement)
+                    if action == "vault.init" {
+                        guard seq == 0, role == "chair", chair == nil else { throw bad("vault.init must be entry 0 and enrol the chair") }
+                        chair = id
+                    }
+                } else if seq == 0 {
+                    throw bad("entry 0 must be the vault's creation (vault.init)")
                 }
-                guard enrolled[actor] != nil else { throw bad("entry \(seq) is signed by \(actor), who is not enrolled before it") }
-                guard let key = signers[actor], Base64.encode(key.rawRepresentation) == enrolled[actor]!.key else {
-                    throw bad("the header's key for \(actor) is not the key enrolled in the log")
+
+                if authenticated {
+                    guard let sigText = sigValue.stringValue, let sig = Base64.decode(sigText), sig.count == 64 else {
+                        throw bad("entry \(seq) is marked authenticated but carries no signature")
+                    }
+                    guard enrolled[actor] != nil else { throw bad("entry \(seq) is signed by \(actor), who is not enrolled before it") }
+                    guard let key = signers[actor], Base64.encode(key.rawRepresentation) == enrolled[actor]!.key else {
+                        throw bad("the header's key for \(actor) is not the key enrolled in the log")
+                    }
+                    pending.append(PendingSignature(line: lineNo, seq: seq, actor: actor, key: key, sig: sig, leaf: leaf))
+                    if pending.count == 4096 { try settleSignatures() }
+                } else {
+                    guard sigValue == .null else { throw bad("entry \(seq) is unauthenticated but carries a signature") }
                 }
-                guard key.isValidSignature(sig, for: leaf) else { throw bad("the signature of entry \(seq) by \(actor) does not verify") }
-            } else {
-                guard sigValue == .null else { throw bad("entry \(seq) is unauthenticated but carries a signature") }
+                frontier.append(leaf)
+                if let o = older, frontier.size == o.checkpoint.size { rootAtOlder = frontier.root }
             }
-            frontier.append(leaf)
-            if let o = older, frontier.size == o.checkpoint.size { rootAtOlder = frontier.root }
+            try settleSignatures()
+        } catch {
+            try settleSignatures()
+            throw error
         }
         lineNo += 1
         guard let note = checkpointNote else {

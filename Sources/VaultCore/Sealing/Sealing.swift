@@ -145,11 +145,10 @@ extension Vault {
         }
         let count = sheet.count
         guard count > 0 else { throw VaultError.invalidData("there are no scores to seal") }
-        // Validate everything before anything is sealed.
-        let roundTeams = Dictionary(round.config.teams.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-        let roundCriteria = Dictionary(round.config.criteria.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let teamOf = sheet.teamNames.map { roundTeams[$0] ?? -1 }
-        let criterionOf = sheet.criterionNames.map { roundCriteria[$0] ?? -1 }
+        // Validate everything before anything is sealed. Names are looked up once per distinct
+        // name of the sheet, so one score into a round of 10,000 teams stays cheap.
+        let teamOf = Self.indexes(of: sheet.teamNames, in: round.config.teams)
+        let criterionOf = Self.indexes(of: sheet.criterionNames, in: round.config.criteria.map(\.id))
         let criteria = round.config.criteria
         var problems: [String] = []
         var units = [Int64](repeating: 0, count: count)
@@ -196,8 +195,12 @@ extension Vault {
         // Microseconds: re-seals by one evaluator are separate commands (each with a KDF), so
         // their signed times differ and the later one supersedes.
         let time = Int64(Date().timeIntervalSince1970 * 1_000_000)
-        let teamFields = round.config.teams.map(SealFormat.field), criterionFields = criteria.map { SealFormat.field($0.id) }
-        let teamText = round.config.teams.map { Array($0.utf8) }, criterionText = criteria.map { Array($0.id.utf8) }
+        // Encoded names, made only for the places this batch uses.
+        var teamFields = [[UInt8]](repeating: [], count: round.config.teams.count)
+        var criterionFields = [[UInt8]](repeating: [], count: criteria.count)
+        for t in teamOf { teamFields[t] = SealFormat.field(round.config.teams[t]) }
+        for c in criterionOf { criterionFields[c] = SealFormat.field(criteria[c].id) }
+        let teamText = teamFields.map { Array($0.dropFirst(4)) }, criterionText = criterionFields.map { Array($0.dropFirst(4)) }
         let digest = SealFormat.BatchDigest(vaultID: id, roundID: roundID, batchID: batchID, enc: sender.encapsulatedKey,
                                             evaluator: actor.id.rawValue, time: time, count: count)
         var aad = SealFormat.ScoreAAD(vaultID: id, roundID: roundID, batchID: batchID)
@@ -206,11 +209,16 @@ extension Vault {
         defer { secureWipe(&plaintext) }
 
         /// Encrypts rows `rows` into `chunk` and feeds the digest, in order.
+        // Hot loops read plain local arrays (no class property access, so no dynamic exclusivity
+        // checks or reference counting per row).
+        let rowTeam = sheet.team, rowCriterion = sheet.criterion, comments = sheet.comments
         func encrypt(_ rows: Range<Int>, into chunk: SealChunk) throws {
             chunk.reset(rows)
+            let noComment: [UInt8] = []
+            try units.withUnsafeBufferPointer { units in
             for i in rows {
-                let t = teamOf[Int(sheet.team[i])], c = criterionOf[Int(sheet.criterion[i])]
-                let comment = sheet.comments[i] ?? []
+                let t = teamOf[Int(rowTeam[i])], c = criterionOf[Int(rowCriterion[i])]
+                let comment = comments.isEmpty ? noComment : comments[i] ?? noComment
                 let size = SealFormat.scorePlaintextCount(commentCount: comment.count)
                 if plaintext.count != size { secureWipe(&plaintext); plaintext = [UInt8](repeating: 0, count: size) }
                 SealFormat.writeScorePlaintext(units: units[i], comment: comment, into: &plaintext)
@@ -221,6 +229,7 @@ extension Vault {
                     }
                 }
                 digest.add(team: teamFields[t], criterion: criterionFields[c], ciphertext: UnsafeRawBufferPointer(ct))
+            }
             }
         }
 
@@ -233,8 +242,8 @@ extension Vault {
             /// Inserts the rows of `chunk`; runs on whichever thread the pipeline gives it, alone on the connection.
             func store(_ chunk: SealChunk) throws {
                 for (n, i) in chunk.rows.enumerated() {
-                    try teamText[teamOf[Int(sheet.team[i])]].withUnsafeBytes { team in
-                        try criterionText[criterionOf[Int(sheet.criterion[i])]].withUnsafeBytes { criterion in
+                    try teamText[teamOf[Int(rowTeam[i])]].withUnsafeBytes { team in
+                        try criterionText[criterionOf[Int(rowCriterion[i])]].withUnsafeBytes { criterion in
                             try insert.bind(2, int64: Int64(i))
                             try insert.bind(3, text: team)
                             try insert.bind(4, text: criterion)
@@ -274,6 +283,13 @@ extension Vault {
             return SealReceipt(batchID: Hex.encode(batchID), count: count, round: roundID)
         }
         return receipt
+    }
+
+    /// The index of each name in `all`, or −1.
+    private static func indexes(of names: [String], in all: [String]) -> [Int] {
+        if names.count <= 8 { return names.map { all.firstIndex(of: $0) ?? -1 } }
+        let index = Dictionary(all.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        return names.map { index[$0] ?? -1 }
     }
 
     /// Asks the policy about each distinct place of the batch — distinct only in the resource

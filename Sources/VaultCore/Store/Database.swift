@@ -12,6 +12,7 @@ public final class Database {
     /// pages are zeroed, so deleted key wraps do not linger), and a busy timeout so concurrent
     /// evalvault processes wait for each other instead of failing with "database is locked".
     public init(path: String, create: Bool) throws {
+        _ = Self.configured
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
@@ -34,6 +35,13 @@ public final class Database {
     }
 
     deinit { sqlite3_close_v2(handle) }
+
+    /// Process-wide settings, once, before the first connection: no allocation statistics
+    /// (a global lock per malloc, visible in bulk inserts' profiles).
+    private static let configured: Void = { _ = evalvault_sqlite_memstatus_off() }()
+
+    /// The SQLite library in use (for benchmark and bug reports).
+    public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
 
     /// Runs one or more statements that return no rows of interest.
     public func execute(_ sql: String) throws {
