@@ -63,6 +63,7 @@ struct Run: ParsableCommand {
             var out: [Measured] = []
             for r in 0..<runs {
                 if showProgress { FileHandle.standardError.write(Data("\r\(label) \(r + 1)/\(runs)…   ".utf8)) }
+                sync()  // the previous run's writes are flushed first, so they do not slow this one down
                 out.append(try body(r))
             }
             if showProgress { FileHandle.standardError.write(Data("\r\(String(repeating: " ", count: label.count + 12))\r".utf8)) }
@@ -128,6 +129,7 @@ struct Run: ParsableCommand {
         var pairs: [Measured] = []
         for r in 0..<(3 * runs) {
             if showProgress { FileHandle.standardError.write(Data("\rinteractive seal \(r + 1)/\(3 * runs)…   ".utf8)) }
+            sync()
             let k = try Child.run([bench, "kdf"], in: root).result("kdf_s") ?? .nan
             let m = try Child.run([evalvault, "seal", "--dir", sealedCopies[r % runs] + "/vault", "--as", "ev-1", "--key", a + "/ev-1.key",
                                    "--passphrase-file", a + "/pass", "--round", "I", "--team", "t0", "--criterion", "c0", "--score", "81.5"], in: root)
