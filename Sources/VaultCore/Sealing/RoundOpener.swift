@@ -17,7 +17,7 @@ public struct OpenedScore: Sendable {
     let seq: Int32
 }
 
-/// Every verified score of a round, compact (24 bytes a score), with the names they index.
+/// Every verified score of a round, compact (32 bytes a score), with the names they index.
 public struct OpenedRound: Sendable {
     public let config: RoundConfig
     /// The evaluator ids that sealed, in order of first batch.

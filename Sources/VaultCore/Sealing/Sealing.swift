@@ -16,7 +16,7 @@ public struct ScoreInput: Sendable {
 }
 
 /// The scores of one `seal` command, column by column: names interned once, numbers in flat
-/// arrays. A million CSV rows take about 24 bytes each and no allocation per row (SPEC §10).
+/// arrays. A million CSV rows take about 20 bytes each and no allocation per row (SPEC §10).
 /// The scores and comments are secret: they are wiped when the sheet goes away.
 public final class ScoreSheet {
     /// Distinct team and criterion names, in order of first appearance.
@@ -208,28 +208,29 @@ extension Vault {
         var plaintext = [UInt8](repeating: 0, count: SealFormat.scorePadding)
         defer { secureWipe(&plaintext) }
 
-        /// Encrypts rows `rows` into `chunk` and feeds the digest, in order.
         // Hot loops read plain local arrays (no class property access, so no dynamic exclusivity
         // checks or reference counting per row).
         let rowTeam = sheet.team, rowCriterion = sheet.criterion, comments = sheet.comments
+        let noComment: [UInt8] = []
+
+        /// Encrypts rows `rows` into `chunk` and feeds the digest, in order.
         func encrypt(_ rows: Range<Int>, into chunk: SealChunk) throws {
             chunk.reset(rows)
-            let noComment: [UInt8] = []
             try units.withUnsafeBufferPointer { units in
-            for i in rows {
-                let t = teamOf[Int(rowTeam[i])], c = criterionOf[Int(rowCriterion[i])]
-                let comment = comments.isEmpty ? noComment : comments[i] ?? noComment
-                let size = SealFormat.scorePlaintextCount(commentCount: comment.count)
-                if plaintext.count != size { secureWipe(&plaintext); plaintext = [UInt8](repeating: 0, count: size) }
-                SealFormat.writeScorePlaintext(units: units[i], comment: comment, into: &plaintext)
-                let ct = chunk.append(count: size + AES.GCM.tagByteCount)
-                try plaintext.withUnsafeBytes { p in
-                    try aad.with(seq: i, team: teamFields[t], criterion: criterionFields[c]) { a in
-                        try sealer.seal(index: i, p, authenticating: a, into: ct)
+                for i in rows {
+                    let t = teamOf[Int(rowTeam[i])], c = criterionOf[Int(rowCriterion[i])]
+                    let comment = comments.isEmpty ? noComment : comments[i] ?? noComment
+                    let size = SealFormat.scorePlaintextCount(commentCount: comment.count)
+                    if plaintext.count != size { secureWipe(&plaintext); plaintext = [UInt8](repeating: 0, count: size) }
+                    SealFormat.writeScorePlaintext(units: units[i], comment: comment, into: &plaintext)
+                    let ct = chunk.append(count: size + AES.GCM.tagByteCount)
+                    try plaintext.withUnsafeBytes { p in
+                        try aad.with(seq: i, team: teamFields[t], criterion: criterionFields[c]) { a in
+                            try sealer.seal(index: i, p, authenticating: a, into: ct)
+                        }
                     }
+                    digest.add(team: teamFields[t], criterion: criterionFields[c], ciphertext: UnsafeRawBufferPointer(ct))
                 }
-                digest.add(team: teamFields[t], criterion: criterionFields[c], ciphertext: UnsafeRawBufferPointer(ct))
-            }
             }
         }
 
