@@ -142,7 +142,7 @@ struct Run: ParsableCommand {
         let beyond = Stats(differences).median
         report.row("one interactive seal into an 8-team round, in that vault (whole process, with its KDF; \(3 * runs) runs)", seconds: oneTime,
                    peak: Stats(one.map(\.peakMiB)), target: "KDF + ≤ 30 ms",
-                   verdict: verdict(beyond <= 0.030, String(format: "%.0f ms beyond the KDF, process start included", beyond * 1000)))
+                   verdict: verdict(beyond <= 0.030, String(format: "%.0f ms beyond the KDF, process start included", beyond * 1000), sizeDependent: false))
         if let age, let ageKeygen {
             let d = try fresh("AGE")
             let key = try Child.run([ageKeygen, "-o", d + "/age.key"], in: root)
@@ -215,7 +215,11 @@ struct Run: ParsableCommand {
         report.footer()
     }
 
-    func verdict(_ met: Bool, _ detail: String) -> String { (met ? "met" : "NOT MET") + (detail.isEmpty ? "" : ": " + detail) }
+    /// "met" or "NOT MET" against SPEC §10; at the small size the targets do not apply (a 10,000-
+    /// score seal is mostly its KDF), so the figure is shown without a verdict.
+    func verdict(_ met: Bool, _ detail: String, sizeDependent: Bool = true) -> String {
+        (small && sizeDependent ? "(small size; targets apply at full size)" : met ? "met" : "NOT MET") + (detail.isEmpty ? "" : ": " + detail)
+    }
 }
 
 /// Median, minimum and maximum of a series.

@@ -336,14 +336,45 @@ struct RoundFileTests {
         }
     }
 
-    @Test("a bulk seal bigger than one pipeline chunk and one reading group opens to exactly what was sealed")
-    func bulkRoundTrip() throws {
-        let f = try RoundFixture()
+    /// Round B: 400 teams × 100 criteria, so one batch can hold 40,000 distinct places.
+    static func makeBulkRound(_ f: RoundFixture) throws {
         let teams = 400, criteria = 100
         let toml = "id = \"B\"\nteams = [\((0..<teams).map { "\"t\($0)\"" }.joined(separator: ","))]\n[reveal]\nholders = [\"chair\"]\nthreshold = 1\n"
             + (0..<criteria).map { "[[criteria]]\nid = \"c\($0)\"\nweight = 1\nmin = 0\nmax = 100\nstep = 0.5\n" }.joined()
         try f.vault.createRound(try RoundFile.parse(toml, file: "b.toml"), actor: try f.actor("chair"))
         _ = try f.vault.openRound("B", actor: try f.actor("chair"))
+    }
+
+    @Test("a store failure in the middle of the seal pipeline leaves nothing: no batch, no seal, no 'ok' audit entry")
+    func pipelineFailureRollsBack() throws {
+        let f = try RoundFixture()
+        try Self.makeBulkRound(f)
+        // The 35,000th insert fails: in the second chunk, while the third is being encrypted.
+        try f.vault.database.execute("""
+            CREATE TRIGGER fail_midway BEFORE INSERT ON seals WHEN NEW.seq = 35000
+            BEGIN SELECT RAISE(ABORT, 'injected failure'); END
+            """)
+        let evaluator = try f.actor("ev-1")
+        let before = try f.vault.auditSize()
+        let inputs = (0..<40_000).map { ScoreInput(team: "t\($0 / 100)", criterion: "c\($0 % 100)", score: Fixed(50), comment: nil) }
+        var ticks: [Int] = []
+        let e = #expect(throws: VaultError.self) { try f.vault.seal(inputs, round: "B", actor: evaluator) { done, _ in ticks.append(done) } }
+        #expect(e?.message.contains("injected failure") == true, "\(e?.message ?? "")")
+        #expect(ticks.contains(32_768), "the first chunk was stored before the failure")
+        let counts = try f.vault.sealCounts("B")
+        #expect(counts.batches == 0 && counts.scores == 0)
+        let rows = try f.vault.database.prepare("SELECT count(*) FROM seals")
+        #expect(try rows.step() && rows.int(0) == 0)
+        #expect(try f.vault.auditSize() == before, "no audit entry claims a seal")
+        try f.vault.database.execute("DROP TRIGGER fail_midway")
+        #expect(try f.vault.seal(inputs, round: "B", actor: evaluator).count == 40_000)
+    }
+
+    @Test("a bulk seal bigger than one pipeline chunk and one reading group opens to exactly what was sealed")
+    func bulkRoundTrip() throws {
+        let f = try RoundFixture()
+        try Self.makeBulkRound(f)
+        let criteria = 100
         // 40,000 scores from one CSV (two chunks), then two more batches: over 65,536 in all (two groups).
         var rng = SeededRandom(seed: 20261129)
         var expected: [String: Int64] = [:]
