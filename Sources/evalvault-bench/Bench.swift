@@ -101,7 +101,7 @@ struct Run: ParsableCommand {
         if let sqlcipher {
             let insert = try series("sqlcipher insert") { r in
                 let d = try fresh("SA\(r)")
-                try SQLCipher.script(key: true, [
+                try SQLCipher.script([
                     "CREATE TABLE scores (team TEXT NOT NULL, criterion TEXT NOT NULL, score REAL NOT NULL);",
                     "BEGIN;", ".mode csv", ".import \(a)/scores-rows.csv scores", "COMMIT;"], to: d + "/insert.sql")
                 return try Child.run([sqlcipher, d + "/scores.db"], stdin: d + "/insert.sql", in: root)
@@ -110,7 +110,7 @@ struct Run: ParsableCommand {
             report.peer("SQLCipher: the same rows into an encrypted table, one transaction, with its KDF (PBKDF2)", seconds: t,
                         peak: Stats(insert.map(\.peakMiB)), ratio: t.median / bulkTime.median)
             // SQLCipher's own fixed cost: start, derive the key, read the schema.
-            try SQLCipher.script(key: true, ["SELECT count(*) FROM sqlite_master;"], to: root + "/key-only.sql")
+            try SQLCipher.script(["SELECT count(*) FROM sqlite_master;"], to: root + "/key-only.sql")
             let keyOnly = try series("sqlcipher key") { _ in try Child.run([sqlcipher, root + "/SA0/scores.db"], stdin: root + "/key-only.sql", in: root) }
             sqlcipherFixed = Stats(keyOnly.map(\.seconds)).median
             let ours = bulkTime.median - kdfMedian, theirs = t.median - sqlcipherFixed
@@ -182,11 +182,11 @@ struct Run: ParsableCommand {
         report.row("evalvault reveal --stat rank (whole process, with its KDF)", seconds: cliTime, peak: Stats(cli.map(\.peakMiB)), target: "—", verdict: "")
         if let sqlcipher {
             let d = try fresh("SB")
-            try SQLCipher.script(key: true, [
+            try SQLCipher.script([
                 "CREATE TABLE scores (evaluator TEXT NOT NULL, team TEXT NOT NULL, criterion TEXT NOT NULL, score REAL NOT NULL);",
                 "BEGIN;", ".mode csv", ".import \(b)/reveal-rows.csv scores", "COMMIT;"], to: d + "/insert.sql")
             _ = try Child.run([sqlcipher, d + "/scores.db"], stdin: d + "/insert.sql", in: root)
-            try SQLCipher.script(key: true, ["SELECT team, AVG(score) FROM scores GROUP BY team;"], to: d + "/query.sql")
+            try SQLCipher.script(["SELECT team, AVG(score) FROM scores GROUP BY team;"], to: d + "/query.sql")
             let query = try series("sqlcipher query") { _ in try Child.run([sqlcipher, d + "/scores.db"], stdin: d + "/query.sql", in: root) }
             let t = Stats(query.map(\.seconds))
             report.peer("SQLCipher: SELECT team, AVG(score) … GROUP BY team over the same rows (whole process, with its KDF)", seconds: t,
@@ -302,8 +302,8 @@ enum Machine {
 enum SQLCipher {
     /// Writes a script that keys the database first (SQLCipher derives the key from the
     /// passphrase when the database is first touched, so each run pays its KDF).
-    static func script(key: Bool, _ lines: [String], to path: String) throws {
-        let text = (key ? ["PRAGMA key = '\(benchPassphrase)';"] : []) + lines
+    static func script(_ lines: [String], to path: String) throws {
+        let text = ["PRAGMA key = '\(benchPassphrase)';"] + lines
         try Data((text.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
     }
 }

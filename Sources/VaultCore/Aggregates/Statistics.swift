@@ -70,13 +70,13 @@ public struct Aggregator {
         var count = [Int](repeating: 0, count: T * C)
         var total = [Int128](repeating: 0, count: T * C)
         defer { for i in total.indices { total[i] = 0 } }
-        var teamEvaluators = PlaceSet(teams: T, criteria: E)
+        var teamEvaluators = PairSet(rows: T, columns: E)
         var evaluatorsOfTeam = [Int](repeating: 0, count: T)
         for s in scores {
             let cell = Int(s.team) * C + Int(s.criterion)
             count[cell] += 1
             total[cell] += Int128(s.units)
-            if teamEvaluators.insert(team: Int(s.team), criterion: Int(s.evaluator)) { evaluatorsOfTeam[Int(s.team)] += 1 }
+            if teamEvaluators.insert(Int(s.team), Int(s.evaluator)) { evaluatorsOfTeam[Int(s.team)] += 1 }
         }
         let teams = (0..<T).filter { evaluatorsOfTeam[$0] > 0 }.sorted { config.teams[$0] < config.teams[$1] }
 

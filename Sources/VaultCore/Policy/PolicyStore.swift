@@ -57,10 +57,11 @@ extension Vault {
     /// Several requests of one command (a batch's places) under one load of the policy: all
     /// must be allowed. The first denial is recorded and thrown; otherwise the last decision is
     /// returned (they share the policy hash; the determining ids are merged).
+    /// `policy`: the verified policy in force, when the caller has already loaded it.
     public func authorize(_ requests: [PolicyRequest], actor: Actor, target: String,
-                          details: [String: JSONValue] = [:]) throws -> PolicyDecision {
+                          details: [String: JSONValue] = [:], policy: PolicySet? = nil) throws -> PolicyDecision {
         precondition(!requests.isEmpty)
-        let set = try policyInForce(chairKey: actor.chairKey).set
+        let set = try policy ?? policyInForce(chairKey: actor.chairKey).set
         var determining = Set<String>()
         var last: PolicyDecision?
         // Decisions depend only on what the statements read: memoise on those resource

@@ -182,7 +182,7 @@ extension Vault {
         scores.reserveCapacity(scoreCount)
         var batchFacts: [(time: Int64, id: [UInt8])] = []
         let teamNames = NameTable(round.config.teams), criterionNames = NameTable(round.config.criteria.map(\.id))
-        let teamFields = round.config.teams.map(SealFormat.field), criterionFields = round.config.criteria.map { SealFormat.field($0.id) }
+        let teamFields = round.config.teams.map(CanonicalEncoder.field), criterionFields = round.config.criteria.map { CanonicalEncoder.field($0.id) }
         let stepCounts = round.config.criteria.map(\.stepCount)
         let batchRows = try database.prepare("SELECT id, enc, count, trailer FROM batches WHERE round = ? ORDER BY id").bind(round.id)
         let sealRows = try database.prepare("SELECT seq, team, criterion, ct FROM seals WHERE batch = ? ORDER BY seq")

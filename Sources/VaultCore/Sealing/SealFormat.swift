@@ -33,26 +33,14 @@ enum SealFormat {
             buffer.reserveCapacity(prefixCount + 12 + 2 * 260)
         }
 
-        /// Calls `body` with the AAD of one score; `team` and `criterion` are encoded fields (`field(_:)`).
+        /// Calls `body` with the AAD of one score; `team` and `criterion` are encoded fields (`CanonicalEncoder.field`).
         mutating func with<R>(seq: Int, team: [UInt8], criterion: [UInt8], _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
             buffer.removeSubrange(prefixCount...)
-            SealFormat.appendField(Int64(seq), to: &buffer)
+            CanonicalEncoder.appendField(Int64(seq), to: &buffer)
             buffer.append(contentsOf: team)
             buffer.append(contentsOf: criterion)
             return try buffer.withUnsafeBytes(body)
         }
-    }
-
-    /// A name as a `CanonicalEncoder` field: 4-byte big-endian length, then its UTF-8 bytes.
-    static func field(_ name: String) -> [UInt8] {
-        var e = CanonicalEncoder(domain: "")
-        e.append(name)
-        return Array(e.bytes.dropFirst(4))
-    }
-
-    static func appendField(_ value: Int64, to bytes: inout [UInt8]) {
-        bytes.append(contentsOf: [0, 0, 0, 8])
-        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * (7 - i)))) }
     }
 
     static func trailerAAD(vaultID: String, roundID: String, batchID: [UInt8], count: Int) -> [UInt8] {
@@ -81,10 +69,10 @@ enum SealFormat {
         /// Adds the next place; `team` and `criterion` are encoded fields.
         func add(team: [UInt8], criterion: [UInt8], ciphertext: UnsafeRawBufferPointer) {
             scratch.removeAll(keepingCapacity: true)
-            SealFormat.appendField(Int64(next), to: &scratch)
+            CanonicalEncoder.appendField(Int64(next), to: &scratch)
             scratch.append(contentsOf: team)
             scratch.append(contentsOf: criterion)
-            scratch.append(contentsOf: [0, 0, 0, 32])
+            scratch.append(contentsOf: [0, 0, 0, 32])  // the ciphertext's hash, as a 32-byte field
             let start = scratch.count
             scratch.append(contentsOf: repeatElement(0, count: 32))
             ctHasher.update(data: ciphertext)

@@ -153,12 +153,12 @@ extension Vault {
         var problems: [String] = []
         var units = [Int64](repeating: 0, count: count)
         defer { for i in units.indices { units[i] = 0 } }
-        var seen = PlaceSet(teams: round.config.teams.count, criteria: criteria.count)
+        var seen = PairSet(rows: round.config.teams.count, columns: criteria.count)
         for i in 0..<count {
             let at = sheet.line[i] > 0 ? "\(file ?? "input"):\(sheet.line[i]): " : ""
             let name = sheet.teamNames[Int(sheet.team[i])], cname = sheet.criterionNames[Int(sheet.criterion[i])]
             let t = teamOf[Int(sheet.team[i])], c = criterionOf[Int(sheet.criterion[i])]
-            if t >= 0 && c >= 0 && !seen.insert(team: t, criterion: c) {
+            if t >= 0 && c >= 0 && !seen.insert(t, c) {
                 let first = (0..<i).first { sheet.team[$0] == sheet.team[i] && sheet.criterion[$0] == sheet.criterion[i] }!
                 problems.append("\(at)team \(name.prefix(64)), criterion \(cname.prefix(64)) is scored twice in this batch (first \(sheet.line[first] > 0 ? "at line \(sheet.line[first])" : "earlier"))")
             } else if t < 0 {
@@ -198,8 +198,8 @@ extension Vault {
         // Encoded names, made only for the places this batch uses.
         var teamFields = [[UInt8]](repeating: [], count: round.config.teams.count)
         var criterionFields = [[UInt8]](repeating: [], count: criteria.count)
-        for t in teamOf { teamFields[t] = SealFormat.field(round.config.teams[t]) }
-        for c in criterionOf { criterionFields[c] = SealFormat.field(criteria[c].id) }
+        for t in teamOf { teamFields[t] = CanonicalEncoder.field(round.config.teams[t]) }
+        for c in criterionOf { criterionFields[c] = CanonicalEncoder.field(criteria[c].id) }
         let teamText = teamFields.map { Array($0.dropFirst(4)) }, criterionText = criterionFields.map { Array($0.dropFirst(4)) }
         let digest = SealFormat.BatchDigest(vaultID: id, roundID: roundID, batchID: batchID, enc: sender.encapsulatedKey,
                                             evaluator: actor.id.rawValue, time: time, count: count)
@@ -299,7 +299,8 @@ extension Vault {
     /// Each question names a real place of the batch.
     private func authorizeSeal(_ sheet: ScoreSheet, round: Round, teamOf: [Int], criterionOf: [Int], actor: Actor,
                                target: String) throws -> PolicyDecision {
-        let reads = try policyInForce(chairKey: actor.chairKey).set.readsResourceAttributes
+        let policy = try policyInForce(chairKey: actor.chairKey).set
+        let reads = policy.readsResourceAttributes
         let byTeam = reads?.contains("team") ?? true, byCriterion = reads?.contains("criterion") ?? true
         var asked = Set<Int>()
         var requests: [PolicyRequest] = []
@@ -312,23 +313,24 @@ extension Vault {
                                           resource: ["round": round.policyAttributes, "team": .string(round.config.teams[t]),
                                                      "criterion": .string(round.config.criteria[c].id)]))
         }
-        return try authorize(requests, actor: actor, target: target, details: ["scores": .integer(Int64(sheet.count))])
+        return try authorize(requests, actor: actor, target: target, details: ["scores": .integer(Int64(sheet.count))], policy: policy)
     }
 }
 
-/// Which (team, criterion) places a batch has used: a bit per place.
-struct PlaceSet {
+/// A set of (row, column) pairs of small indexes, a bit each: the (team, criterion) places a
+/// batch has used, the (team, evaluator) pairs behind an aggregate.
+struct PairSet {
     private var bits: [UInt64]
-    private let criteria: Int
+    private let columns: Int
 
-    init(teams: Int, criteria: Int) {
-        self.criteria = criteria
-        bits = [UInt64](repeating: 0, count: (teams * criteria + 63) / 64)
+    init(rows: Int, columns: Int) {
+        self.columns = columns
+        bits = [UInt64](repeating: 0, count: (rows * columns + 63) / 64)
     }
 
-    /// False when the place was already there.
-    mutating func insert(team: Int, criterion: Int) -> Bool {
-        let p = team * criteria + criterion
+    /// False when the pair was already there.
+    mutating func insert(_ row: Int, _ column: Int) -> Bool {
+        let p = row * columns + column
         let mask: UInt64 = 1 << UInt64(p & 63)
         if bits[p >> 6] & mask != 0 { return false }
         bits[p >> 6] |= mask
