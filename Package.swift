@@ -36,7 +36,7 @@ let package = Package(
         // Helpers shared by the test targets: child processes and temporary folders.
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .target(name: "TestSupport", dependencies: ["CTestSupport"], path: "Tests/TestSupport", swiftSettings: strict),
-        // Benchmarks (SPEC §10), run in release builds by hand; not tests.
+        // Benchmarks (design: Performance), run in release builds by hand; not tests.
         .executableTarget(name: "evalvault-bench", dependencies: [
             "VaultCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

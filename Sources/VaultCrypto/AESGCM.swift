@@ -1,7 +1,7 @@
 import Foundation
 import COpenSSL
 
-/// AES-256-GCM with 96-bit nonces and 128-bit tags, through EVP_CIPHER (SPEC §5).
+/// AES-256-GCM with 96-bit nonces and 128-bit tags, through EVP_CIPHER (design: Cryptography).
 public enum AES {
     public enum GCM {
         public static let nonceByteCount = 12

@@ -1,6 +1,6 @@
 import COpenSSL
 
-// Many messages of one HPKE context, sealed or opened on several threads (SPEC §10: a bulk
+// Many messages of one HPKE context, sealed or opened on several threads (design: Performance: a bulk
 // seal or a reveal handles a million messages). The nonce of message `seq` is
 // base_nonce XOR seq (RFC 9180 §5.2) whichever thread computes it, so the ciphertexts are
 // exactly those of sequential `seal` calls.

@@ -10,7 +10,7 @@ public enum Scrypt {
         public let r: Int
         public let p: Int
 
-        /// SPEC §5 default: N = 2^17, r = 8, p = 1 (about 128 MiB and a few hundred ms).
+        /// design: Cryptography default: N = 2^17, r = 8, p = 1 (about 128 MiB and a few hundred ms).
         public static let interactive = try! Parameters(log2N: 17, r: 8, p: 1)
 
         /// The accepted range of log2 N. 10 is for tests and the demo only.

@@ -1,6 +1,6 @@
 import Foundation
 /// Shamir's secret sharing over GF(2^8) (the AES field, polynomial x^8 + x^4 + x^3 + x + 1),
-/// byte by byte, for k-of-n round keys (SPEC §5).
+/// byte by byte, for k-of-n round keys (design: Cryptography).
 ///
 /// Field arithmetic is branch-free and table-free so that its timing does not depend on secret
 /// bytes. Polynomial coefficients come from RAND_bytes. Any k shares give the secret; fewer

@@ -3,13 +3,13 @@ import Foundation
 import VaultCore
 import VaultCrypto
 
-/// The benchmark runner for SPEC §10. Build in release, then run:
+/// The benchmark runner for design: Performance. Build in release, then run:
 /// `swift build -c release && .build/release/evalvault-bench`.
 @main
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evalvault-bench",
-        abstract: "EvalVault's benchmarks (SPEC §10), side by side with SQLCipher and age.",
+        abstract: "EvalVault's benchmarks (docs/design.md, Performance), side by side with SQLCipher and age.",
         discussion: """
             Build everything in release first, so the runner finds the evalvault binary beside it:
               swift build -c release && .build/release/evalvault-bench
@@ -47,7 +47,7 @@ struct Run: ParsableCommand {
             throw ValidationError("no evalvault binary beside \(bench); build everything first: swift build -c release")
         }
         if !binDir.contains("release") {
-            print("note: this is not a release build; SPEC §10 figures are for `swift build -c release`")
+            print("note: this is not a release build; the performance targets are for `swift build -c release`")
         }
         let sealScores = small ? 10_000 : 1_000_000
         let (evaluators, teams, criteria) = small ? (10, 10, 100) : (1_000, 10, 100)
@@ -215,7 +215,7 @@ struct Run: ParsableCommand {
         report.footer()
     }
 
-    /// "met" or "NOT MET" against SPEC §10; at the small size the targets do not apply (a 10,000-
+    /// "met" or "NOT MET" against design: Performance; at the small size the targets do not apply (a 10,000-
     /// score seal is mostly its KDF), so the figure is shown without a verdict.
     func verdict(_ met: Bool, _ detail: String, sizeDependent: Bool = true) -> String {
         (small && sizeDependent ? "(small size; targets apply at full size)" : met ? "met" : "NOT MET") + (detail.isEmpty ? "" : ": " + detail)
@@ -241,7 +241,7 @@ final class Report {
     init(runs: Int) { self.runs = runs }
 
     func header(machine: String) {
-        print("EvalVault benchmarks (SPEC §10): median of \(runs) run\(runs == 1 ? "" : "s") each, (min–max)")
+        print("EvalVault benchmarks: median of \(runs) run\(runs == 1 ? "" : "s") each, (min–max)")
         print(machine)
         print("")
     }

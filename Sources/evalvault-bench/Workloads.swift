@@ -135,7 +135,7 @@ struct PrepareReveal: ParsableCommand {
 }
 
 /// Reveals weighted_total, then rank, of data set B in this process; the chair's KDF is timed
-/// apart, so the reveal figures are "beyond the KDF" (SPEC §10).
+/// apart, so the reveal figures are "beyond the KDF" (design: Performance).
 struct RevealOnce: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "reveal-once", abstract: "Time one reveal of data set B.", shouldDisplay: false)
     @Option var dir: String

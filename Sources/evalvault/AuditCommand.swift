@@ -5,7 +5,7 @@ import VaultCore
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
-        abstract: "Export, verify and prove the audit log (SPEC §8).",
+        abstract: "Export, verify and prove the audit log.",
         discussion: """
             Examples:
               evalvault audit export --as chair --out audit.jsonl

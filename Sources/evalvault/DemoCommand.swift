@@ -5,7 +5,7 @@ import VaultCore
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the model case of SPEC §1 end to end, in a fresh folder.",
+        abstract: "Run the model case end to end, in a fresh folder.",
         discussion: """
             A chair, two committee members, an auditor and nine evaluators with conflicts; five teams; a first round, refused requests, a 2-of-3 reveal of the ranking with the top 4 advancing; a second round with changed criteria for the survivors; the audit log exported and verified; an HTML report. Everything stays in the folder afterwards.
 

@@ -4,7 +4,7 @@ import VaultCore
 import VaultCrypto
 
 /// The `evalvault` command. Errors are mapped to exit statuses and messages in one place,
-/// `main()`, so every command reports failures the same way (SPEC §9).
+/// `main()`, so every command reports failures the same way (design: Command line).
 @main
 struct EvalVault: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,7 @@
 import ArgumentParser
 import VaultCore
 
-/// The options every command takes (SPEC §9).
+/// The options every command takes (design: Command line).
 struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The vault folder (default: $EVALVAULT_DIR, else ./vault).", valueName: "dir"))
     var dir: String?
@@ -50,7 +50,7 @@ struct KDFOptions: ParsableArguments {
     var kdfCostOption: Int?
 
 
-    /// The cost to use: the option, or SPEC §5's default of 17.
+    /// The cost to use: the option, or design: Cryptography's default of 17.
     var kdfCost: Int { kdfCostOption ?? 17 }
     var isSet: Bool { kdfCostOption != nil }
 
@@ -59,7 +59,7 @@ struct KDFOptions: ParsableArguments {
     }
 }
 
-/// The co-holders of a round key for a reveal (SPEC §9): `--with ID`, each with a passphrase from
+/// The co-holders of a round key for a reveal (design: Command line): `--with ID`, each with a passphrase from
 /// `--with-passphrase-file ID=FILE`, else `$EVALVAULT_PASSPHRASE_<ID>`, else a prompt, and a key
 /// file from `--with-key ID=PATH`, else `DIR/Keys/ID.key`.
 struct CoHolderOptions: ParsableArguments {

@@ -5,7 +5,7 @@ import VaultCore
 struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
-        abstract: "Check, test, apply, show and explain policies (SPEC §6).",
+        abstract: "Check, test, apply, show and explain policies.",
         discussion: """
             Examples:
               evalvault policy check Policies/default.policy

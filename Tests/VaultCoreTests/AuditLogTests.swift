@@ -63,7 +63,7 @@ struct AuditFixture {
 func lines(_ bytes: [UInt8]) -> [[UInt8]] { bytes.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast().map(Array.init) }
 func join(_ lines: [[UInt8]]) -> [UInt8] { lines.flatMap { $0 + [0x0A] } }
 
-@Suite("Audit log (SPEC §8)")
+@Suite("Audit log (design: Audit log)")
 struct AuditLogTests {
     @Test("an export verifies, in Swift and in the independent Python verifier written from docs/audit-format.md")
     func exportVerifies() throws {
@@ -199,7 +199,7 @@ struct AuditLogTests {
         #expect(throws: VaultError.self) { try f.verify(grown, older: old.replacingOccurrences(of: "\n5\n", with: "\n4\n")) }
     }
 
-    @Test("fail closed: when the audit append fails, the action leaves no effect (SPEC §4.7)")
+    @Test("fail closed: when the audit append fails, the action leaves no effect (design: invariant 7)")
     func failClosed() throws {
         let f = try AuditFixture()
         let chair = try f.chair("policy.apply")

@@ -4,7 +4,7 @@ import Testing
 import VaultCrypto
 @testable import VaultCore
 
-@Suite("Key files (SPEC §5)")
+@Suite("Key files (design: Cryptography)")
 struct KeyFileTests {
     static let kdf = try! Scrypt.Parameters(log2N: 10)
     static let passphrase = SecureBytes(Array("right passphrase".utf8))
@@ -129,7 +129,7 @@ struct KeyFileTests {
     }
 }
 
-@Suite("Passphrase sources (SPEC §9)")
+@Suite("Passphrase sources (design: Command line)")
 struct PassphraseTests {
     @Test("a passphrase file loses one trailing newline (LF or CRLF) and nothing else")
     func file() throws {

@@ -6,9 +6,9 @@ import VaultCrypto
 @Suite("Merkle tree (RFC 9162 §2.1)")
 struct MerkleTests {
     static let vectorsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/vectors")
+        .appendingPathComponent("Vectors")
 
-    @Test("every root in shared/vectors/merkle/rfc9162_roots.json, by recursion and by the frontier")
+    @Test("every root in Tests/Vectors/merkle/rfc9162_roots.json, by recursion and by the frontier")
     func vectorRoots() throws {
         let data = try Data(contentsOf: Self.vectorsDirectory.appendingPathComponent("merkle/rfc9162_roots.json"))
         guard case .object(let root) = try JSONParser.parse([UInt8](data)), let leavesHex = root["leaves_hex"]?.arrayValue,

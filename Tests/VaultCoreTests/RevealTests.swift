@@ -50,7 +50,7 @@ enum Known {
     }
 }
 
-@Suite("Reveal (SPEC §7)", .serialized)
+@Suite("Reveal (design: Aggregates)", .serialized)
 struct RevealTests {
     static func fixture(threshold: Int = 1) throws -> RoundFixture {
         let f = try RoundFixture()

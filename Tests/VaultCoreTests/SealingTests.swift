@@ -79,7 +79,7 @@ final class RoundFixture: @unchecked Sendable {
     }
 }
 
-@Suite("Sealing (SPEC §3, §5)")
+@Suite("Sealing (design: Concepts, Cryptography)")
 struct SealingTests {
     @Test("sealed scores open only with the round key, exactly as sealed; re-sealing supersedes")
     func roundTrip() throws {
@@ -253,7 +253,7 @@ struct SealingTests {
         #expect(fresh?.message.contains("integrity") == true)
     }
 
-    @Test("no score, comment, identity or passphrase in vault.db, its WAL or Keys/ (SPEC §4.1)")
+    @Test("no score, comment, identity or passphrase in vault.db, its WAL or Keys/ (design: invariant 1)")
     func confidentialityAtRest() throws {
         let f = try RoundFixture()
         try f.makeRound()

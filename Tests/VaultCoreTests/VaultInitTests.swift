@@ -17,7 +17,7 @@ struct VaultInitTests {
         return (location, created)
     }
 
-    @Test("no file under the vault holds the passphrase or the identity (SPEC §4.1)")
+    @Test("no file under the vault holds the passphrase or the identity (design: invariant 1)")
     func noPlaintextSecrets() throws {
         let dir = TemporaryFolder()
         let (location, _) = try makeVault(dir)

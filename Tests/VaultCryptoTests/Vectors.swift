@@ -1,11 +1,10 @@
 import Foundation
 import Testing
 
-/// Loads the public test vectors from `../shared/vectors/` beside the project (never copied in).
+/// Loads the public test vectors kept unchanged in `Tests/Vectors/` (origins in its README).
 enum Vectors {
     static let directory: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/vectors")
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Vectors")
 
     static func json(_ relativePath: String) throws -> Any {
         let url = directory.appendingPathComponent(relativePath)

@@ -3,7 +3,7 @@ import Testing
 import VaultCrypto
 
 /// Project Wycheproof vectors (C2SP/wycheproof): every valid case passes, every invalid case is
-/// rejected; "acceptable" cases may go either way (SPEC §5, shared/vectors/README.md).
+/// rejected; "acceptable" cases may go either way (design: Cryptography, Tests/Vectors/README.md).
 @Suite("Wycheproof known answers")
 struct WycheproofTests {
     @Test("AES-256-GCM, 96-bit IV, 128-bit tag")

@@ -4,7 +4,7 @@ import Testing
 @testable import VaultCore
 import VaultCrypto
 
-/// Crash safety (SPEC §4.8): commands killed with SIGKILL at random moments leave a consistent
+/// Crash safety (design: invariant 8): commands killed with SIGKILL at random moments leave a consistent
 /// vault that still holds everything the CLI reported as done.
 @Suite("Crash safety", .serialized)
 struct CrashTests {

@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-/// Leaks (SPEC §2, §4.1, §4.3): after a full evaluation with distinctive secrets, none of them
+/// Leaks (design: On disk, invariant 1, invariant 3): after a full evaluation with distinctive secrets, none of them
 /// appears in the vault folder, the temporary folders, the files the CLI wrote, or anything it
 /// printed — failures included — except the aggregates the policy allowed.
 @Suite("Leaks")

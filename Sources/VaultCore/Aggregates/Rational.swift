@@ -1,5 +1,5 @@
 /// An exact rational number, always reduced, denominator positive. Aggregates are computed
-/// with these and rounded only when printed (SPEC §7), so a reveal gives the same bytes every
+/// with these and rounded only when printed (design: Aggregates), so a reveal gives the same bytes every
 /// time. Int128 leaves ample room (a million scores of a few hundred steps); an overflow is an
 /// error, never a wrong answer.
 public struct Rational: Sendable, Hashable, Comparable, CustomStringConvertible {

@@ -26,7 +26,7 @@ public struct RevealOutcome: Sendable {
 }
 
 extension Vault {
-    /// `reveal` (SPEC §5, §6, §7). The policy is asked twice: before any key is unwrapped or
+    /// `reveal` (design: Cryptography, Policy language, Aggregates). The policy is asked twice: before any key is unwrapped or
     /// seal opened (who, statistic, grouping, round state, how many holders), and after
     /// decryption but before anything is rendered (with `min_group`). Every batch is verified
     /// before anything counts. Only the output's SHA-256 goes into the audit log.
@@ -80,7 +80,7 @@ extension Vault {
         for (request, publish) in items {
             _ = try authorize(policyRequest(request, minGroup: nil), actor: actor, target: target, details: details(request))
             guard !request.by.contains("evaluator") else {
-                // Whatever a policy says, EvalVault never computes anything per evaluator (SPEC §4.3).
+                // Whatever a policy says, EvalVault never computes anything per evaluator (design: invariant 3).
                 try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "reveal", target: target, outcome: .denied,
                                               details: details(request)), signer: actor.keys.signing)
                 throw VaultError.denied(policyIDs: ["never-by-evaluator (built in)"])

@@ -1,4 +1,4 @@
-/// The printed forms of a reveal (SPEC §7). Each is a pure function of the result, so the same
+/// The printed forms of a reveal (design: Aggregates). Each is a pure function of the result, so the same
 /// closed round gives the same bytes every time; the audit entry records their SHA-256.
 public enum RevealFormat: String, Sendable, CaseIterable { case table, json, csv }
 
@@ -63,8 +63,8 @@ extension AggregateResult {
     }
 }
 
-/// SPEC §7's JSON: one object with round, stat, by, groups — written in that order (the
-/// order SPEC shows), each group's members in a fixed order too, so the bytes are stable.
+/// design: Aggregates's JSON: one object with round, stat, by, groups — written in that order (the
+/// order the design shows), each group's members in a fixed order too, so the bytes are stable.
 enum CanonicalJSONish {
     static func render(_ r: AggregateResult) -> [UInt8] {
         func s(_ v: String) -> String { CanonicalJSON.string(.string(v)) }

@@ -1,4 +1,4 @@
-/// The statistics of SPEC §7.
+/// The statistics of design: Aggregates.
 public enum Statistic: String, Sendable, CaseIterable {
     case count, mean, median, trimmedMean = "trimmed_mean", stddev, min, max, weightedTotal = "weighted_total", rank
 }
@@ -22,7 +22,7 @@ public struct AggregateResult: Sendable {
     public let stat: Statistic
     public let by: [String]
     public let groups: [AggregateGroup]
-    /// The smallest number of distinct evaluators behind any value in the output (SPEC §6
+    /// The smallest number of distinct evaluators behind any value in the output (design: Policy language
     /// `min_group`); for weighted totals and ranks, behind any (team, criterion) mean that
     /// enters a total.
     public let minGroup: Int

@@ -1,7 +1,7 @@
 import Foundation
 import VaultCrypto
 
-/// The export formats of `audit export` (SPEC §8).
+/// The export formats of `audit export` (design: Audit log).
 public enum AuditExportFormat: String, Sendable, CaseIterable {
     /// JSON Lines: header, one line per entry, the checkpoint. Verifiable offline.
     case jsonl

@@ -1,7 +1,7 @@
 import Foundation
 import VaultCrypto
 
-/// What an audit entry says (SPEC §8). Details hold counts, digests and ids — never a score, a
+/// What an audit entry says (design: Audit log). Details hold counts, digests and ids — never a score, a
 /// comment, a passphrase or a real name; callers pass only such values.
 public struct AuditRecord: Sendable {
     public enum Decision: String, Sendable { case allow, deny, none }
@@ -65,7 +65,7 @@ extension Vault {
 
     /// Appends one entry, signed by `signer` when the actor is authenticated. Must run inside
     /// the transaction of the action it records: if the append fails, the action rolls back
-    /// with it (fail closed, SPEC §4.7). Costs O(log n): only the frontier is read and updated.
+    /// with it (fail closed, design: invariant 7). Costs O(log n): only the frontier is read and updated.
     @discardableResult
     public func appendAudit(_ record: AuditRecord, signer: Curve25519.Signing.PrivateKey?) throws -> Int {
         precondition(record.authenticated == (signer != nil), "authenticated entries are signed, others are not")

@@ -1,7 +1,7 @@
 import Foundation
 import VaultCrypto
 
-/// Verifies an exported audit log offline (SPEC §8), with no vault and no passphrase.
+/// Verifies an exported audit log offline (design: Audit log), with no vault and no passphrase.
 ///
 /// Checks, line by line (streaming, constant memory): every line is canonical JSON (RFC 8785)
 /// so no byte can change without changing a hash; the header names the format, the vault and
@@ -115,7 +115,7 @@ public enum AuditVerifier {
                       let action = entry["action"]?.stringValue, entry["time"]?.stringValue != nil, entry["target"]?.stringValue != nil,
                       entry["decision"]?.stringValue != nil, entry["policies"]?.arrayValue != nil, entry["policy_sha256"]?.stringValue != nil,
                       entry["outcome"]?.stringValue != nil, case .object(let details)? = entry["details"], entry.count == 11 else {
-                    throw bad("entry \(seq) lacks a field of SPEC §8 or has an extra one")
+                    throw bad("entry \(seq) lacks a field of the audit entry format or has an extra one")
                 }
                 let leaf = Merkle.leafHash(CanonicalJSON.encode(.object(entry)))
 

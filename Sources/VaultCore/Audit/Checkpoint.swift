@@ -1,7 +1,7 @@
 import Foundation
 import VaultCrypto
 
-/// A tree head in the C2SP tlog-checkpoint format, signed as a C2SP signed note (SPEC §8):
+/// A tree head in the C2SP tlog-checkpoint format, signed as a C2SP signed note (design: Audit log):
 ///
 ///     evalvault/<vault id>
 ///     <tree size>

@@ -1,7 +1,7 @@
 import Foundation
 import VaultCrypto
 
-/// `evalvault demo`: the model case of SPEC §1 end to end, through the same calls the commands
+/// `evalvault demo`: the model case of design: Roles end to end, through the same calls the commands
 /// make — CSV files read by the same reader, the same seal, reveal, report and audit code. It
 /// tells its story through `say`, one line at a time; the core itself prints nothing.
 public struct Demo {

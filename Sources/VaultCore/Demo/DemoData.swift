@@ -1,10 +1,10 @@
-/// The model case of SPEC §1 as data: people, round files, and seeded scores.
+/// The model case of design: Roles as data: people, round files, and seeded scores.
 ///
 /// The round files are `Examples/round-1.toml` and `Examples/round-2.toml`, compiled in so the
 /// demo runs from any folder; a test (DemoTests) checks they are byte-for-byte the files.
 public enum DemoData {
     public static let round1TOML = #"""
-        # The first evaluation round of the model case (SPEC §1, §9). Weights need not sum to 100:
+        # The first evaluation round of the model case (design: Roles, Command line). Weights need not sum to 100:
         # weighted totals normalise them. Scores must lie on min, min + step, …, max.
         id = "2025-R1"
         title = "First evaluation"

@@ -7,7 +7,7 @@ public struct Actor: Sendable {
     public let principal: Principal
     public let keys: PrivateKeys
     /// The chair's signing key this actor trusts: its own key for the chair, the pinned key for
-    /// everyone else (SPEC §5: trust on first use, then refuse any other).
+    /// everyone else (design: Cryptography: trust on first use, then refuse any other).
     public let chairKey: Curve25519.Signing.PublicKey
     /// Set when this command pinned the chair key for the first time (the CLI says so).
     public let newlyPinned: Fingerprint?
@@ -75,7 +75,7 @@ extension Vault {
 
     /// `<key>.pins` beside a key file: one line per vault, `<vault id> <base64 chair Ed25519 key>`.
     /// It lives with the principal's key, not in vault.db, because a writer of vault.db is
-    /// exactly who must not be able to swap the chair key (SPEC §5).
+    /// exactly who must not be able to swap the chair key (design: Cryptography).
     static func pinPath(forKey path: String) -> String {
         (path.hasSuffix(".key") ? String(path.dropLast(4)) : path) + ".pins"
     }

@@ -1,7 +1,7 @@
 import Foundation
 import VaultCrypto
 
-/// The passphrase-protected private key file of SPEC §5 (`<name>.key`, mode 0600).
+/// The passphrase-protected private key file of design: Cryptography (`<name>.key`, mode 0600).
 ///
 /// ```
 /// evalvault-key/1
@@ -73,7 +73,7 @@ public enum KeyFile {
         try parse(fileBytes, path: path).publicKeys
     }
 
-    /// Loads and opens a key file after checking its permissions (SPEC §4.9, as ssh does).
+    /// Loads and opens a key file after checking its permissions (design: invariant 9, as ssh does).
     public static func load(path: String, passphrase: SecureBytes) throws -> PrivateKeys {
         try checkPermissions(path: path)
         return try open(try Files.read(path, what: "key file"), passphrase: passphrase, path: path)

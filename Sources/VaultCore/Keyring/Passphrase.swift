@@ -4,7 +4,7 @@ import VaultCrypto
 import Glibc
 #endif
 
-/// Where a passphrase comes from, in the order of SPEC §9: a file, an environment variable, a
+/// Where a passphrase comes from, in the order of design: Command line: a file, an environment variable, a
 /// no-echo prompt on the controlling terminal. Passphrases are read straight into `SecureBytes`
 /// (never a Swift `String`), and a missing terminal is an error — never a hang on stdin.
 public struct PassphraseSource: Sendable {

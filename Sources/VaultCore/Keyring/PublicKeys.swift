@@ -19,7 +19,7 @@ public struct PublicKeys: Sendable, Equatable {
         }
     }
 
-    /// SPEC §5: the first 16 bytes of SHA-256 over both public keys, in hex groups.
+    /// design: Cryptography: the first 16 bytes of SHA-256 over both public keys, in hex groups.
     public var fingerprint: Fingerprint {
         Fingerprint(bytes: Array(SHA256.hash(data: agreement.rawRepresentation + signing.rawRepresentation).prefix(16)))
     }

@@ -31,12 +31,12 @@ public struct PrincipalID: Sendable, Hashable, Comparable, CustomStringConvertib
     public static func < (a: PrincipalID, b: PrincipalID) -> Bool { a.rawValue < b.rawValue }
 }
 
-/// The four roles of SPEC §1.
+/// The four roles of design: Roles.
 public enum Role: String, Sendable, CaseIterable, Codable {
     case evaluator, chair, committee, auditor
 }
 
-/// A principal as stored in vault.db (SPEC §3): id, role, public keys, encrypted real identity,
+/// A principal as stored in vault.db (design: Concepts): id, role, public keys, encrypted real identity,
 /// conflicts (team ids), enabled — all covered by the chair's signature.
 public struct Principal: Sendable, Equatable {
     public let id: PrincipalID

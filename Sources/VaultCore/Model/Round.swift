@@ -12,7 +12,7 @@ public enum Identifier {
     }
 }
 
-/// One criterion of a round (SPEC §3): scores lie on the grid min, min + step, …, max.
+/// One criterion of a round (design: Concepts): scores lie on the grid min, min + step, …, max.
 public struct Criterion: Sendable, Equatable {
     public let id: String
     public let title: String
@@ -42,7 +42,7 @@ public struct RevealRule: Sendable, Equatable {
     public let threshold: Int
 }
 
-/// A round's definition, fixed when it opens (SPEC §3, §9's round file).
+/// A round's definition, fixed when it opens (design: Concepts, Command line's round file).
 public struct RoundConfig: Sendable, Equatable {
     public let id: String
     public let title: String
@@ -92,7 +92,7 @@ public struct RoundConfig: Sendable, Equatable {
     }
 }
 
-/// The lifecycle of SPEC §3.
+/// The lifecycle of design: Concepts.
 public enum RoundState: String, Sendable, CaseIterable {
     case draft, open, closed, shredded
 }

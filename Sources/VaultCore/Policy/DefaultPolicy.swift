@@ -4,7 +4,7 @@
 /// edit the file, then paste it here.
 public enum DefaultPolicy {
     public static let source = #"""
-        // EvalVault default policy (SPEC §6). Copied into every new vault by `evalvault init` and
+        // EvalVault default policy (design: Policy language). Copied into every new vault by `evalvault init` and
         // applied, signed by the chair, as policy version 1. Decision rules: any satisfied `forbid`
         // denies; otherwise any satisfied `permit` allows; otherwise the request is denied. An error
         // inside a `forbid` (a missing attribute, say) counts as satisfied, so errors deny.

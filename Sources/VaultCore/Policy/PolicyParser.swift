@@ -1,4 +1,4 @@
-/// A recursive-descent parser for the policy language of SPEC §6 (modelled on Cedar).
+/// A recursive-descent parser for the policy language of design: Policy language (modelled on Cedar).
 ///
 ///     policy    := annotation* ('permit' | 'forbid') '(' principal ',' action ',' 'resource' ')' clause* ';'
 ///     principal := 'principal' [ '==' 'Principal' '::' STRING | 'in' 'Role' '::' STRING ]

@@ -1,5 +1,5 @@
 /// What the policy language may talk about: the actions, roles and request attributes of
-/// SPEC §6. The validator refuses anything else, so a typo such as `resource.min_grup` or
+/// design: Policy language. The validator refuses anything else, so a typo such as `resource.min_grup` or
 /// `Action::"reveall"` is a load error, not a silently false condition.
 public enum PolicySchema {
     public static let actions: [String] = [

@@ -87,7 +87,7 @@ public struct PolicySet: Sendable {
         }
     }
 
-    /// Decides a request (SPEC §6): any satisfied forbid denies; else any satisfied permit
+    /// Decides a request (design: Policy language): any satisfied forbid denies; else any satisfied permit
     /// allows; else deny. An error inside a forbid counts as satisfied (fail closed), inside a
     /// permit as unsatisfied. The result does not depend on statement order: each statement is
     /// judged alone and the ids are reported sorted.
@@ -142,7 +142,7 @@ public struct PolicySet: Sendable {
     }
 }
 
-/// The request a decision is made on (SPEC §6's attributes).
+/// The request a decision is made on (design: Policy language's attributes).
 public struct PolicyRequest: Sendable {
     public struct PrincipalAttributes: Sendable, Equatable {
         public let id: String

@@ -1,7 +1,7 @@
 import Foundation
 import VaultCrypto
 
-/// The policy in force: signed versions in vault.db (SPEC §6).
+/// The policy in force: signed versions in vault.db (design: Policy language).
 extension Vault {
     /// What the chair signs for a policy version: the vault, the version, the hash of the text
     /// and when it was applied (every column, so no byte of the row can change unnoticed).

@@ -1,4 +1,4 @@
-/// `policy test POLICY CASES.json` (SPEC §6): a JSON array of cases, each a request and the
+/// `policy test POLICY CASES.json` (design: Policy language): a JSON array of cases, each a request and the
 /// expected decision, optionally the exact determining policy ids (as a set) and error count.
 public struct PolicyTestCase: Sendable {
     public let name: String

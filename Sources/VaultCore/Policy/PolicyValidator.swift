@@ -1,4 +1,4 @@
-/// Load-time checks (SPEC §6): unknown actions, roles and attributes, and the type errors that
+/// Load-time checks (design: Policy language): unknown actions, roles and attributes, and the type errors that
 /// can be seen without a request — comparing a string with a number, `&&` on a string,
 /// `.contains` on a non-list, a string literal outside a closed set such as the roles.
 struct PolicyValidator {

@@ -1,7 +1,7 @@
 import Foundation
 import TOMLKit
 
-/// Loads a round file (TOML, SPEC §9) and validates every field, with errors located as
+/// Loads a round file (TOML, design: Command line) and validates every field, with errors located as
 /// `file:line: key: message`. TOMLKit reports syntax errors with their position; for the
 /// checks made after parsing, the line is found by scanning the file for the key.
 public enum RoundFile {

@@ -1,7 +1,7 @@
 import Foundation
 import VaultCrypto
 
-/// Rounds in vault.db: create, open, close, list, show (SPEC §3, §5, §9).
+/// Rounds in vault.db: create, open, close, list, show (design: Concepts, Cryptography, Command line).
 extension Vault {
     /// Loads a round and checks the chair's signature with `chairKey` — for an evaluator that is
     /// the pinned key, so a round (and its public key) swapped by a writer of vault.db is refused.
@@ -189,7 +189,7 @@ extension Vault {
         return removed
     }
 
-    /// How many batches and scores a round holds (visible to readers of vault.db, SPEC §4).
+    /// How many batches and scores a round holds (visible to readers of vault.db, design: Invariants).
     public func sealCounts(_ roundID: String) throws -> (batches: Int, scores: Int) {
         let s = try database.prepare("SELECT count(*), COALESCE(sum(count), 0) FROM batches WHERE round = ?").bind(roundID)
         _ = try s.step()

@@ -3,7 +3,7 @@
 /// line it starts on, so errors can name it. Every field is checked to be UTF-8.
 ///
 /// `scan` hands each record to a closure without building strings, so a million-row file costs
-/// no allocation per row (SPEC §10); `parse` collects strings on top of it for small inputs.
+/// no allocation per row (design: Performance); `parse` collects strings on top of it for small inputs.
 public enum CSVReader {
     public struct Record: Sendable {
         public let line: Int

@@ -35,7 +35,7 @@ public struct OpenedRound: Sendable {
     public mutating func wipe() { for i in scores.indices { scores[i].units = 0 } }
 
     /// Keeps only the latest score per (evaluator, team, criterion): re-sealing supersedes
-    /// (SPEC §3). "Latest" is by the signed seal time, then batch id, then position, so a writer
+    /// (design: Concepts). "Latest" is by the signed seal time, then batch id, then position, so a writer
     /// of vault.db cannot change which one counts without breaking a signature.
     public func latestOnly() -> OpenedRound {
         let order = batches.indices.sorted { a, b in

@@ -1,7 +1,7 @@
 import Foundation
 import VaultCrypto
 
-/// The byte formats of a sealed batch (SPEC §5). Everything here is bound into AADs or the
+/// The byte formats of a sealed batch (design: Cryptography). Everything here is bound into AADs or the
 /// evaluator's signature, so a ciphertext moved to another vault, round, batch, position, team
 /// or criterion no longer opens, and a batch changed in any way no longer verifies.
 enum SealFormat {

@@ -16,7 +16,7 @@ public struct ScoreInput: Sendable {
 }
 
 /// The scores of one `seal` command, column by column: names interned once, numbers in flat
-/// arrays. A million CSV rows take about 20 bytes each and no allocation per row (SPEC §10).
+/// arrays. A million CSV rows take about 20 bytes each and no allocation per row (design: Performance).
 /// The scores and comments are secret: they are wiped when the sheet goes away.
 public final class ScoreSheet {
     /// Distinct team and criterion names, in order of first appearance.

@@ -8,7 +8,7 @@ public final class Database {
     public let path: String
 
     /// Opens (or with `create`, creates) the database at `path` with the settings every vault
-    /// relies on: WAL journal (SPEC §2) with full fsync, foreign keys, secure_delete (freed
+    /// relies on: WAL journal (design: On disk) with full fsync, foreign keys, secure_delete (freed
     /// pages are zeroed, so deleted key wraps do not linger), and a busy timeout so concurrent
     /// evalvault processes wait for each other instead of failing with "database is locked".
     public init(path: String, create: Bool) throws {

@@ -1,7 +1,7 @@
 import Foundation
 import VaultCrypto
 
-/// Enrolling and disabling principals (SPEC §3, §9): chair-signed records, identities
+/// Enrolling and disabling principals (design: Concepts, Command line): chair-signed records, identities
 /// encrypted under the vault identity key, every change audited.
 extension Vault {
     /// `principal add`: enrols a public key under an opaque id (generated when nil) with a role,

@@ -9,7 +9,7 @@ enum Schema {
             value TEXT NOT NULL
         ) STRICT;
 
-        -- One row per principal. Chair-decided fields are covered by chair_sig (SPEC §5), so a
+        -- One row per principal. Chair-decided fields are covered by chair_sig (design: Cryptography), so a
         -- writer of vault.db without the chair's key can delete rows but not forge or alter them.
         -- identity_ct is the real identity, AES-256-GCM under the vault identity key.
         CREATE TABLE principals (
@@ -35,7 +35,7 @@ enum Schema {
             PRIMARY KEY (purpose, scope, recipient)
         ) STRICT;
         """,
-        // 2: signed policy versions and the audit log (SPEC §6, §8).
+        // 2: signed policy versions and the audit log (design: Policy language, Audit log).
         """
         -- Each applied policy, signed by the chair over (vault id, version, sha256 of source).
         CREATE TABLE policies (
@@ -73,7 +73,7 @@ enum Schema {
         CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         """,
-        // 3: rounds and sealed scores (SPEC §3, §5).
+        // 3: rounds and sealed scores (design: Concepts, Cryptography).
         """
         -- A round: its canonical definition, state, the policy version it opened under and its
         -- X25519 public key, all covered by chair_sig (with a version against replay).
@@ -98,7 +98,7 @@ enum Schema {
             trailer BLOB NOT NULL
         ) STRICT;
 
-        -- One row per score: its place in the clear (for counts, SPEC §4 honest limits) and its
+        -- One row per score: its place in the clear (for counts, design: Invariants honest limits) and its
         -- AES-256-GCM ciphertext, whose AAD binds it to exactly this place.
         CREATE TABLE seals (
             batch     BLOB NOT NULL REFERENCES batches(id),

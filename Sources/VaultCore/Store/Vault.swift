@@ -35,7 +35,7 @@ public final class Vault {
         public let keyPath: String
     }
 
-    /// Creates a new vault (SPEC §2): the folder, the chair's key pair in `Keys/`, `vault.db`
+    /// Creates a new vault (design: On disk): the folder, the chair's key pair in `Keys/`, `vault.db`
     /// with a fresh vault id, the chair as first principal (self-signed), the vault identity key
     /// wrapped to the chair, and the default policy in `Policies/`. Refuses to touch an existing
     /// vault. On failure, whatever this call created is removed again.

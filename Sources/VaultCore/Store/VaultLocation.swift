@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where a vault lives on disk (SPEC §2): `vault.db`, `Keys/`, `Policies/` under one folder.
+/// Where a vault lives on disk (design: On disk): `vault.db`, `Keys/`, `Policies/` under one folder.
 public struct VaultLocation: Sendable, Equatable {
     public let directory: String
 

@@ -1,4 +1,4 @@
-/// A JSON value with integers only (audit entries contain no floating point, SPEC §8). A
+/// A JSON value with integers only (audit entries contain no floating point, design: Audit log). A
 /// number with a fraction or exponent is kept as its literal text (`.decimal`), for policy test
 /// cases; the canonical writer refuses it.
 public indirect enum JSONValue: Sendable, Equatable {

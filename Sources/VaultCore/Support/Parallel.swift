@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 
-/// Runs work on both cores (SPEC §10: "use both cores where the work splits").
+/// Runs work on both cores (design: Performance: "use both cores where the work splits").
 ///
 /// The closures are not `Sendable`: each call site hands the threads disjoint data (one thread
 /// stores into SQLite while another encrypts the next chunk; each batch of a reveal writes only

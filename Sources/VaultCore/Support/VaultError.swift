@@ -1,6 +1,6 @@
 import VaultCrypto
 
-/// The exit statuses of SPEC §9 (the sysexits.h values).
+/// The exit statuses of design: Command line (the sysexits.h values).
 public enum ExitStatus: Int32, Sendable {
     case success = 0
     case usage = 64
@@ -10,7 +10,7 @@ public enum ExitStatus: Int32, Sendable {
     case noPermission = 77
 }
 
-/// Every error EvalVault reports. Each carries its exit status (SPEC §9) and a one-sentence
+/// Every error EvalVault reports. Each carries its exit status (design: Command line) and a one-sentence
 /// message for stderr. Messages never contain a secret, a score or a real identity: the
 /// cases take only ids, paths and fixed text from their callers.
 public enum VaultError: Error, Equatable, Sendable {
