@@ -41,35 +41,84 @@ public enum Merkle {
         return k
     }
 
-    /// The inclusion proof of leaf `index` in the tree of `leaves` (RFC 9162 §2.1.3.1).
+    /// The inclusion proof of leaf `index` in the tree of `leaves` (RFC 9162 §2.1.3.1). Each level
+    /// hashes only the sibling subtree, so a proof costs fewer than n hashes.
     public static func inclusionProof(index: Int, leafHashes leaves: ArraySlice<[UInt8]>) -> [[UInt8]] {
+        precondition(index >= 0 && index < leaves.count, "leaf \(index) is not in a tree of \(leaves.count)")
         guard leaves.count > 1 else { return [] }
         let k = largestPowerOfTwo(below: leaves.count)
         let mid = leaves.startIndex + k
         if index < k {
-            return inclusionProof(index: index, leafHashes: leaves[leaves.startIndex..<mid]) + [root(ofLeafHashes: leaves[mid...])]
+            return inclusionProof(index: index, leafHashes: leaves[..<mid]) + [root(ofLeafHashes: leaves[mid...])]
         }
-        return inclusionProof(index: index - k, leafHashes: leaves[mid...]) + [root(ofLeafHashes: leaves[leaves.startIndex..<mid])]
+        return inclusionProof(index: index - k, leafHashes: leaves[mid...]) + [root(ofLeafHashes: leaves[..<mid])]
     }
 
-    /// Verifies an inclusion proof (RFC 9162 §2.1.3.2).
+    /// Verifies an inclusion proof exactly as RFC 9162 §2.1.3.2 does. The leaf hash, the root and
+    /// every path hash must be 32 bytes, and 0 ≤ index < treeSize. The path binds the index but
+    /// not the size: callers take (treeSize, root) together from a signed checkpoint.
     public static func verifyInclusion(leafHash: [UInt8], index: Int, treeSize: Int, proof: [[UInt8]], root: [UInt8]) -> Bool {
-        guard index >= 0, index < treeSize else { return false }
+        guard index >= 0, index < treeSize, leafHash.count == 32, root.count == 32 else { return false }
         var fn = index, sn = treeSize - 1
         var r = leafHash
         for p in proof {
             guard p.count == 32, sn != 0 else { return false }
             if fn & 1 == 1 || fn == sn {
                 r = nodeHash(p, r)
-                if fn & 1 == 0 {
-                    while fn & 1 == 0 && fn != 0 { fn >>= 1; sn >>= 1 }
-                }
+                while fn & 1 == 0 && fn != 0 { fn >>= 1; sn >>= 1 }
             } else {
                 r = nodeHash(r, p)
             }
             fn >>= 1; sn >>= 1
         }
         return sn == 0 && ConstantTime.equals(r, root)
+    }
+
+    /// PROOF(m, D[n]) of RFC 9162 §2.1.4.1: the subtree hashes showing that the tree of `leaves`
+    /// extends its first `oldSize` leaves unchanged. Empty when there is nothing to prove
+    /// (oldSize 0, or the whole tree). Fewer than n hashes, like an inclusion proof.
+    public static func consistencyProof(oldSize: Int, leafHashes leaves: ArraySlice<[UInt8]>) -> [[UInt8]] {
+        precondition(oldSize >= 0 && oldSize <= leaves.count, "old size \(oldSize) is not within a tree of \(leaves.count)")
+        return oldSize == 0 ? [] : subproof(oldSize, leaves, whole: true)
+    }
+
+    /// SUBPROOF(m, D[n], b); `whole` is b: whether the m leaves are the old tree itself, whose
+    /// root the verifier already holds.
+    private static func subproof(_ m: Int, _ leaves: ArraySlice<[UInt8]>, whole: Bool) -> [[UInt8]] {
+        if m == leaves.count { return whole ? [] : [root(ofLeafHashes: leaves)] }
+        let k = largestPowerOfTwo(below: leaves.count)
+        let mid = leaves.startIndex + k
+        if m <= k { return subproof(m, leaves[..<mid], whole: whole) + [root(ofLeafHashes: leaves[mid...])] }
+        return subproof(m - k, leaves[mid...], whole: false) + [root(ofLeafHashes: leaves[..<mid])]
+    }
+
+    /// Verifies a consistency proof exactly as RFC 9162 §2.1.4.2 does: that the tree of `newSize`
+    /// leaves with `newRoot` begins with the tree of `oldSize` leaves with `oldRoot`. This is why
+    /// a client that kept a checkpoint refuses a rolled-back or forked vault log: only an
+    /// append-only extension of what it saw has such a proof. As in transparency-dev/merkle,
+    /// equal sizes need an empty proof and equal roots, and oldSize 0 is refused (every tree
+    /// extends the empty one; there is nothing to check, so callers handle it themselves).
+    public static func verifyConsistency(oldSize: Int, newSize: Int, oldRoot: [UInt8], newRoot: [UInt8], proof: [[UInt8]]) -> Bool {
+        guard oldSize > 0, oldSize <= newSize else { return false }
+        guard oldSize < newSize else { return proof.isEmpty && ConstantTime.equals(oldRoot, newRoot) }
+        guard !proof.isEmpty, oldRoot.count == 32, newRoot.count == 32, proof.allSatisfy({ $0.count == 32 }) else { return false }
+        // Step 2: when the old tree is a perfect subtree, its root is the path's first node.
+        let path = oldSize & (oldSize - 1) == 0 ? [oldRoot] + proof : proof
+        var fn = oldSize - 1, sn = newSize - 1
+        while fn & 1 == 1 { fn >>= 1; sn >>= 1 }
+        var fr = path[0], sr = path[0]
+        for c in path.dropFirst() {
+            guard sn != 0 else { return false }
+            if fn & 1 == 1 || fn == sn {
+                fr = nodeHash(c, fr)
+                sr = nodeHash(c, sr)
+                while fn & 1 == 0 && fn != 0 { fn >>= 1; sn >>= 1 }
+            } else {
+                sr = nodeHash(sr, c)
+            }
+            fn >>= 1; sn >>= 1
+        }
+        return sn == 0 && ConstantTime.equals(fr, oldRoot) && ConstantTime.equals(sr, newRoot)
     }
 }
 
