@@ -1,4 +1,4 @@
-// The OpenSSL 3 headers EvalVault uses, through EVP only (SPEC §5).
+// The OpenSSL 3 headers EvalVault uses, through EVP only (design: Cryptography).
 // Some OpenSSL entry points are macros or take variadic OSSL_PARAM arrays that Swift cannot call
 // directly; the small static inline helpers below wrap them so VaultCrypto stays plain Swift.
 #ifndef EVALVAULT_COPENSSL_SHIM_H

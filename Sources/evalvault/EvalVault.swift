@@ -18,10 +18,10 @@ struct EvalVault: ParsableCommand {
             Example:
               evalvault demo
             """,
-        version: "0.1.0",
+        version: "0.2.0",
         subcommands: [InitCommand.self, KeygenCommand.self, PrincipalCommand.self, RoundCommand.self, SealCommand.self,
                       RevealCommand.self, VerifyResultCommand.self, ReportCommand.self, IdentityCommand.self, PolicyCommand.self,
-                      AuditCommand.self,
+                      AuditCommand.self, ReceiptCommand.self,
                       DemoCommand.self]
     )
 

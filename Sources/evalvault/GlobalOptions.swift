@@ -30,12 +30,19 @@ struct GlobalOptions: ParsableArguments {
     /// stderr when this command pinned the chair's key for the first time.
     func authenticate(action: String, target: String) throws -> (Vault, Actor) {
         let id = try actorID()
-        let vault = try Vault.open(at: location)
+        let vault = try openVault()
         let actor = try vault.authenticate(id, keyPath: key, passphrase: passphrase(subject: id.rawValue), action: action, target: target)
-        if let fp = actor.newlyPinned {
-            Output.notice("pinned the chair's key for vault \(vault.id): fingerprint \(fp); compare it with the chair's")
-        }
         return (vault, actor)
+    }
+
+    /// Opens the vault with this person's client state, checking the log against what it saw.
+    /// Says so on stderr when this command pinned the chair's key for the first time.
+    func openVault() throws -> Vault {
+        let vault = try Vault.open(at: location)
+        if let fp = vault.newlyPinned {
+            Output.notice("pinned the chair's key for vault \(vault.id): fingerprint \(fp); compare it with the chair's by voice")
+        }
+        return vault
     }
 
     /// The passphrase source for the acting principal (or a new key's owner).

@@ -95,19 +95,20 @@ struct PolicyCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the policy in force: version, hash and source.",
-            discussion: "Example:\n  evalvault policy show --dir ./vault")
+            abstract: "Print the policy in force (or the one governing a round): version, hash and source.",
+            discussion: "A round is governed by the policy version it opened under, for good; --round R shows that one.\n\nExamples:\n  evalvault policy show --dir ./vault\n  evalvault policy show --round 2025-R1")
         @OptionGroup var global: GlobalOptions
+        @Option(help: "Show the policy version that governs this round.") var round: String?
 
         struct Report: Encodable { let version: Int; let sha256: String; let applied_at: String; let source: String }
 
         func run() throws {
-            let vault = try Vault.open(at: global.location)
-            let current = try vault.showPolicy(claimedActor: global.actor)
+            let vault = try global.openVault()
+            let current = try vault.showPolicy(claimedActor: global.actor, round: round)
             if global.json {
                 Output.json(Report(version: current.version, sha256: current.set.sha256Hex, applied_at: current.appliedAt, source: current.set.source))
             } else {
-                Output.line("policy version \(current.version), applied \(current.appliedAt), sha256 \(current.set.sha256Hex)")
+                Output.line("policy version \(current.version), applied \(current.appliedAt), sha256 \(current.set.sha256Hex)\(round.map { ", governing round \($0)" } ?? "")")
                 Output.line("")
                 FileHandle.standardOutput.write(Data(current.set.source.utf8))
             }
@@ -146,7 +147,7 @@ struct PolicyCommand: ParsableCommand {
             if let target { resource["target"] = .string(target) }
             if let holders { context["holders"] = .long(Int64(holders)) }
             if let reason { context["reason"] = .string(reason) }
-            let vault = try Vault.open(at: global.location)
+            let vault = try global.openVault()
             let decision = try vault.explain(actor: try global.actorID(), action: action, round: round, resource: resource, context: context)
             if global.json {
                 Output.json(ExplainReport(decision))

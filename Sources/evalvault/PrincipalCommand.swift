@@ -10,7 +10,7 @@ struct PrincipalCommand: ParsableCommand {
               evalvault principal add ev-1 --as chair --role evaluator --pubkey ev-1.pub --conflict upstage
               evalvault principal list
             """,
-        subcommands: [Add.self, List.self, Disable.self]
+        subcommands: [Add.self, List.self, Disable.self, Enable.self]
     )
 
     struct Add: ParsableCommand {
@@ -55,7 +55,7 @@ struct PrincipalCommand: ParsableCommand {
         struct Row: Encodable { let id: String; let role: String; let fingerprint: String; let enabled: Bool; let conflicts: [String] }
 
         func run() throws {
-            let all = try Vault.open(at: global.location).listPrincipals(claimedActor: global.actor)
+            let all = try global.openVault().listPrincipals(claimedActor: global.actor)
             if global.json {
                 Output.json(all.map { Row(id: $0.id.rawValue, role: $0.role.rawValue, fingerprint: $0.publicKeys.fingerprint.description,
                                           enabled: $0.enabled, conflicts: $0.conflicts) })
@@ -68,9 +68,23 @@ struct PrincipalCommand: ParsableCommand {
         }
     }
 
+    struct Enable: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Enable a disabled principal again (chair; audited).",
+            discussion: "Example:\n  evalvault principal enable ev-1 --as chair")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The principal's id.") var id: String
+
+        func run() throws {
+            let (vault, actor) = try global.authenticate(action: "principal.enable", target: "principal/\(id)")
+            try vault.enablePrincipal(try PrincipalID(id), actor: actor)
+            Output.line("enabled \(id)")
+        }
+    }
+
     struct Disable: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Disable a principal: it can no longer act, and its seals no longer count.",
+            abstract: "Disable a principal: it can no longer act from now on; what it sealed before still counts.",
             discussion: "Example:\n  evalvault principal disable ev-1 --as chair")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The principal's id.") var id: String

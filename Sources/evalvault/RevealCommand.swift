@@ -64,16 +64,18 @@ struct VerifyResultCommand: ParsableCommand {
         commandName: "verify-result",
         abstract: "Check a published result statement offline: no vault, no passphrase.",
         discussion: """
-            Checks the chair's signature over the statement and over its audit checkpoint, and prints what it states with the chair's fingerprint, to compare out of band.
+            Checks the chair's signature over the statement, that the audit log recorded exactly this statement for the reveal (the entry's inclusion proof in a chair-signed checkpoint), and prints what it states with the chair's fingerprint. Give the chair's key with --chair-pub or --fingerprint to check it instead of trusting the one in the file.
 
-            Example:
+            Examples:
               evalvault verify-result ranking.json
+              evalvault verify-result ranking.json --chair-pub chair.pub
             """)
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The result statement (from reveal --publish).") var file: String
+    @OptionGroup var pin: ChairPinOptions
 
     func run() throws {
-        let v = try ResultStatement.verify(try Files.read(file, what: "result statement"))
+        let v = try ResultStatement.verify(try Files.read(file, what: "result statement"), expectedChair: try pin.pin())
         Output.line("ok: \(v.stat) of round \(v.round), \(v.groups.count) groups, signed by chair \(v.chair) (fingerprint \(v.chairFingerprint))")
         Output.line("policy sha256 \(v.policySHA256); audit checkpoint at \(v.checkpointSize) entries")
         for g in v.groups {
@@ -88,5 +90,20 @@ struct VerifyResultCommand: ParsableCommand {
             }
             Output.line("  " + parts.joined(separator: ", "))
         }
+    }
+}
+
+/// `--chair-pub FILE` or `--fingerprint FP`: the chair key a verifier expects, from out of band.
+struct ChairPinOptions: ParsableArguments {
+    @Option(name: .customLong("chair-pub"), help: ArgumentHelp("The chair's .pub file: the statement must be signed by it.", valueName: "file"))
+    var chairPub: String?
+    @Option(help: ArgumentHelp("The chair's fingerprint (as `evalvault keygen` printed it).", valueName: "fp")) var fingerprint: String?
+
+    func pin() throws -> ResultStatement.ChairPin? {
+        if let chairPub {
+            guard fingerprint == nil else { throw VaultError.usage("give --chair-pub or --fingerprint, not both") }
+            return .key(try PublicKeys.load(path: chairPub))
+        }
+        return fingerprint.map { .fingerprint($0) }
     }
 }

@@ -87,7 +87,7 @@ struct RoundCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let vault = try Vault.open(at: global.location)
+            let vault = try global.openVault()
             let rounds = try vault.listRounds(claimedActor: global.actor)
             Output.table(["round", "state", "teams", "criteria", "reveal", "batches", "scores"], try rounds.map { r in
                 let c = try vault.sealCounts(r.id)
@@ -105,11 +105,11 @@ struct RoundCommand: ParsableCommand {
         @Argument(help: "The round id.") var id: String
 
         func run() throws {
-            let vault = try Vault.open(at: global.location)
+            let vault = try global.openVault()
             let r = try vault.showRound(id, claimedActor: global.actor)
             let c = try vault.sealCounts(id)
             Output.line("round \(r.id): \(r.config.title)")
-            Output.line("state: \(r.state.rawValue)\(r.policyVersion.map { ", opened under policy version \($0)" } ?? "")")
+            Output.line("state: \(r.state.rawValue)\(r.policyVersion.map { ", governed by policy version \($0) (the version it opened under)" } ?? ", governed by the policy in force until it opens")")
             Output.line("teams: \(r.config.teams.joined(separator: ", "))")
             Output.line("reveal: \(r.config.reveal.threshold) of \(r.config.reveal.holders.map(\.rawValue).joined(separator: ", "))")
             Output.line("sealed: \(c.scores) scores in \(c.batches) batches")

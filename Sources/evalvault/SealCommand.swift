@@ -19,6 +19,8 @@ struct SealCommand: ParsableCommand {
     @Option(help: "The score, on the criterion's grid.") var score: String?
     @Option(help: "A comment (sealed with the score; never printed).") var comment: String?
     @Option(help: "A CSV file of scores: team,criterion,score[,comment].") var csv: String?
+    @Option(name: .customLong("receipt-out"), help: ArgumentHelp("Also write the receipt here (it is always kept in your state folder).", valueName: "file"))
+    var receiptOut: String?
 
     func validate() throws {
         if csv != nil {
@@ -44,10 +46,14 @@ struct SealCommand: ParsableCommand {
         let bar = csv != nil ? Output.ProgressBar(label: "sealing") : nil
         let receipt = try vault.seal(sheet, round: round, actor: actor, file: csv, progress: bar?.update)
         bar?.finish()
+        if let receiptOut {
+            try Files.writeAtomically(receipt.receipt.bytes, to: receiptOut, mode: 0o600, overwrite: false)
+        }
         if global.json {
-            Output.json(["round": receipt.round, "batch": receipt.batchID, "scores": String(receipt.count)])
+            Output.json(["round": receipt.round, "batch": receipt.batchID, "scores": String(receipt.count), "receipt": receipt.receiptPath])
         } else {
             Output.line("sealed \(receipt.count) score\(receipt.count == 1 ? "" : "s") in round \(receipt.round) (batch \(receipt.batchID))")
+            Output.line("receipt: \(receipt.receiptPath) (entry \(receipt.receipt.seq), leaf \(receipt.receipt.leafHash.prefix(16))…); after the result is published, check it with: evalvault receipt verify \(receipt.receiptPath) --result RESULT.json")
         }
     }
 }

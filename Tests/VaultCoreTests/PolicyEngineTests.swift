@@ -376,10 +376,10 @@ struct PolicyReadsTests {
     @Test("a batch is decided per place the policy can tell apart: a criterion-specific forbid still denies")
     func memoisedBatch() throws {
         let f = try RoundFixture()
-        try f.makeRound()
         _ = try f.vault.applyPolicy(try PolicySet(source: DefaultPolicy.source + """
             @id("no-safety-today") forbid (principal, action == Action::"seal", resource) when { resource.criterion == "safety" };
             """, fileName: "p"), actor: try f.actor("chair"))
+        try f.makeRound()  // opened under the new policy, which governs it
         let e = #expect(throws: VaultError.self) {
             try f.seal("ev-1", [("upstage", "performance", "60"), ("naver-cloud", "performance", "60"), ("upstage", "safety", "3")])
         }

@@ -16,13 +16,13 @@ struct TamperTests {
         "vault_meta": ("key = 'vault_id'", .reveal),
         "principals": ("id = 'ev-1'", .reveal),
         "key_wraps": ("purpose = 'round-key'", .reveal),
-        "policies": ("version = (SELECT max(version) FROM policies)", .reveal),
+        "policies": ("version = 1", .reveal),  // the version R1 opened under, which governs its reveals
         "rounds": ("id = 'R1'", .reveal),
         "batches": ("id = (SELECT min(id) FROM batches)", .reveal),
         "seals": ("batch = (SELECT min(batch) FROM seals) AND seq = 0", .reveal),
         "audit_log": ("seq = 1", .audit),
-        "audit_frontier": ("level = (SELECT max(level) FROM audit_frontier)", .audit),
         "checkpoints": ("size = (SELECT max(size) FROM checkpoints)", .audit),
+        "manifests": ("round = 'R1'", .reveal),
     ]
 
     static func fixture() throws -> RoundFixture {
@@ -38,7 +38,10 @@ struct TamperTests {
     /// Runs `check` against the vault in `dir` (a copy), returning the error it stopped with.
     static func run(_ check: Check, fixture f: RoundFixture, copy dir: String) -> VaultError? {
         do {
-            let vault = try Vault.open(at: VaultLocation(directory: dir))
+            // The chair's own client state, as it was when the vault was finished (a copy per run).
+            let state = dir + "-state"
+            if !FileManager.default.fileExists(atPath: state) { try FileManager.default.copyItem(atPath: f.state.directory, toPath: state) }
+            let vault = try Vault.open(at: VaultLocation(directory: dir), state: ClientState(directory: state))
             let pass = f.dir.path + "/tamper-pass-\(UUID().uuidString)"
             func actor(_ id: String) throws -> Actor {
                 try Data("pw-\(id)".utf8).write(to: URL(fileURLWithPath: pass))

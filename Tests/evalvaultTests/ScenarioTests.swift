@@ -16,6 +16,7 @@ import Testing
 ///     chmod 644 PATH
 ///     flip PATH OFFSET          XOR 0x01 into one byte (a negative offset counts from the end)
 ///     truncate PATH LENGTH
+///     cp FROM TO / rm PATH      copy a file or folder over TO (restoring an old copy); remove one
 ///     absent TEXT PATH          TEXT occurs in no file under PATH
 ///     -- NAME --                the lines up to the next `-- X --` are written to $WORK/NAME first
 ///
@@ -75,6 +76,8 @@ struct Scenario {
             try Data(content.utf8).write(to: URL(fileURLWithPath: path))
         }
         var env = Subprocess.baseEnvironment
+        // Each scenario is one person's machine unless it says otherwise (env EVALVAULT_STATE=…).
+        env["EVALVAULT_STATE"] = work.path + "/state"
         var last: Subprocess.Result?
         var pendingStderr: Int?  // line of a `fail` still waiting for its stderr check
         let binary = Subprocess.evalvaultPath
@@ -133,6 +136,12 @@ struct Scenario {
                 let attrs = try FileManager.default.attributesOfItem(atPath: path(words[1]))
                 let mode = (attrs[.posixPermissions] as? Int ?? -1) & 0o777
                 guard String(mode, radix: 8) == words[2] else { throw fail("mode is \(String(mode, radix: 8))") }
+            case "cp":
+                // Copies a file or a folder, replacing the target (as restoring an old copy does).
+                try? FileManager.default.removeItem(atPath: path(words[2]))
+                try FileManager.default.copyItem(atPath: path(words[1]), toPath: path(words[2]))
+            case "rm":
+                try FileManager.default.removeItem(atPath: path(words[1]))
             case "chmod":
                 guard let m = Int(words[1], radix: 8) else { throw fail("bad mode") }
                 try FileManager.default.setAttributes([.posixPermissions: m], ofItemAtPath: path(words[2]))

@@ -77,8 +77,10 @@ extension Vault {
         }
 
         // 1. Before anything is decrypted.
+        // A round is governed by the policy version it opened under, for good.
+        let governing = try policy(for: round, chairKey: actor.chairKey)
         for (request, publish) in items {
-            _ = try authorize(policyRequest(request, minGroup: nil), actor: actor, target: target, details: details(request))
+            _ = try authorize(policyRequest(request, minGroup: nil), actor: actor, target: target, details: details(request), policy: governing.set)
             guard !request.by.contains("evaluator") else {
                 // Whatever a policy says, EvalVault never computes anything per evaluator (design: invariant 3).
                 try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "reveal", target: target, outcome: .denied,
@@ -117,10 +119,13 @@ extension Vault {
         for ((request, _), result) in zip(items, computed) {
             var d = details(request)
             d["min_group"] = .integer(Int64(result.minGroup))
-            decisions.append((try authorize(policyRequest(request, minGroup: result.minGroup), actor: actor, target: target, details: d), d))
+            decisions.append((try authorize(policyRequest(request, minGroup: result.minGroup), actor: actor, target: target, details: d,
+                                            policy: governing.set), d))
         }
 
-        // 4. Render and record each; a published one gets a fresh checkpoint and a signed statement.
+        // 4. Render and record each. A published one is signed, its hash goes into the reveal's
+        //    entry, and the file carries that entry's inclusion proof in a fresh checkpoint.
+        let counted = round.state == .closed ? try manifest(of: roundID) : Manifest(vault: id, round: roundID, log: log)
         return try zip(zip(items, computed), decisions).map { pair, decided in
             let ((request, publish), result) = pair
             let decision = decided.0
@@ -128,76 +133,145 @@ extension Vault {
             let output = result.render(request.format)
             d["output_sha256"] = .string(Hex.encode(SHA256.hash(data: output)))
             d["groups"] = .integer(Int64(result.groups.count))
-            let statement: [UInt8]? = try database.transaction {
-                try appendAudit(AuditRecord(actor: actor, action: "reveal", target: target, decision: decision, details: d),
-                                signer: actor.keys.signing)
-                guard publish else { return nil }
+            let statement: [UInt8]? = try write {
+                guard publish else {
+                    try appendAudit(AuditRecord(actor: actor, action: "reveal", target: target, decision: decision, details: d),
+                                    signer: actor.keys.signing)
+                    return nil
+                }
+                let core = try ResultStatement.sign(result: result, request: request, vaultID: id, policySHA256: decision.policySHA256,
+                                                    policyVersion: governing.version, manifest: counted, chair: actor)
+                d["statement_sha256"] = .string(Hex.encode(SHA256.hash(data: core)))
+                let seq = try appendAudit(AuditRecord(actor: actor, action: "reveal", target: target, decision: decision, details: d),
+                                          signer: actor.keys.signing)
                 let note = try signCheckpoint(chair: actor.id, key: actor.keys.signing)
-                return try ResultStatement.sign(result: result, request: request, vaultID: id, policySHA256: decision.policySHA256,
-                                                policyVersion: round.policyVersion ?? 0, checkpoint: note, chair: actor)
+                let (entry, sig) = try auditEntry(seq)
+                return ResultStatement.attachLog(core: core, entry: entry, signature: sig, index: seq,
+                                                 proof: Merkle.inclusionProof(index: seq, leafHashes: leaves[..<note.checkpoint.size]),
+                                                 checkpoint: note)
             }
             return RevealOutcome(output: output, result: result, statement: statement)
         }
     }
 }
 
-/// A published result (`reveal --publish FILE`): the round, statistic, groups with n and values,
-/// the policy hash, the audit checkpoint, signed by the chair — checkable by anyone with
-/// `evalvault verify-result FILE`, no vault and no passphrase needed.
+/// A published result (`reveal --publish FILE`): what was revealed, signed by the chair, and
+/// bound to the audit log — checkable by anyone with `evalvault verify-result FILE`, with no
+/// vault and no passphrase.
 ///
-/// The file is canonical JSON (RFC 8785) with members format, vault, round, stat, by,
-/// precision, groups, policy_sha256, policy_version, checkpoint, chair, chair_key,
-/// chair_x25519 and signature; the signature is Ed25519 by chair_key over the canonical JSON
-/// of all the other members.
+/// The file is canonical JSON (RFC 8785). Its signed core has members format, vault, round,
+/// stat, by, precision, groups, policy_sha256, policy_version, manifest_root, manifest_leaves
+/// (the counted batches' manifest leaves, hex, in order), chair, chair_key, chair_x25519 and
+/// signature (Ed25519 by chair_key over the canonical JSON of the other core members). The
+/// member `log` binds it to the audited reveal: the reveal's entry, whose details hold the
+/// SHA-256 of the canonical core, the chair's signature on that entry, its index, an RFC 9162
+/// inclusion proof and the signed checkpoint it leads to. A statement re-signed by the chair
+/// with other numbers no longer matches the entry the log holds.
 public enum ResultStatement {
-    public static let formatName = "evalvault-result/1"
+    public static let formatName = "evalvault-result/2"
+
+    /// The chair key a verifier expects, given out of band (instead of trusting the embedded one).
+    public enum ChairPin: Sendable {
+        case key(PublicKeys)
+        case fingerprint(String)
+    }
 
     static func sign(result: AggregateResult, request: RevealRequest, vaultID: String, policySHA256: String, policyVersion: Int,
-                     checkpoint: Checkpoint.Note, chair: Actor) throws -> [UInt8] {
+                     manifest: Manifest, chair: Actor) throws -> [UInt8] {
         var body: [String: JSONValue] = [
             "format": .string(formatName), "vault": .string(vaultID), "round": .string(result.round), "stat": .string(result.stat.rawValue),
             "by": .array(result.by.map { .string($0) }), "precision": .integer(Int64(request.precision)), "groups": result.groupsJSON,
-            "policy_sha256": .string(policySHA256), "policy_version": .integer(Int64(policyVersion)), "checkpoint": .string(checkpoint.text),
+            "policy_sha256": .string(policySHA256), "policy_version": .integer(Int64(policyVersion)),
+            "manifest_root": .string(Hex.encode(manifest.root)), "manifest_leaves": .array(manifest.leafHashes.map { .string(Hex.encode($0)) }),
             "chair": .string(chair.id.rawValue),
             "chair_key": .string(Base64.encode(chair.principal.publicKeys.signing.rawRepresentation)),
             "chair_x25519": .string(Base64.encode(chair.principal.publicKeys.agreement.rawRepresentation)),
         ]
         let signature = try chair.keys.signing.signature(for: CanonicalJSON.encode(.object(body)))
         body["signature"] = .string(Base64.encode(signature))
+        return CanonicalJSON.encode(.object(body))
+    }
+
+    static func attachLog(core: [UInt8], entry: JSONValue, signature: [UInt8]?, index: Int, proof: [[UInt8]], checkpoint: Checkpoint.Note) -> [UInt8] {
+        guard case .object(var body)? = try? JSONParser.parse(core, allowWhitespace: false) else { preconditionFailure("our own statement parses") }
+        body["log"] = .object([
+            "entry": entry, "sig": signature.map { .string(Base64.encode($0)) } ?? .null, "index": .integer(Int64(index)),
+            "proof": .array(proof.map { .string(Base64.encode($0)) }), "checkpoint": .string(checkpoint.text),
+        ])
         return CanonicalJSON.encode(.object(body)) + [0x0A]
     }
 
     /// What a verified statement says.
     public struct Verified: Sendable {
+        public let vault: String
         public let round: String
         public let stat: String
         public let groups: [JSONValue]
         public let chair: String
         public let chairFingerprint: Fingerprint
         public let checkpointSize: Int
+        public let entryIndex: Int
         public let policySHA256: String
+        public let manifestRoot: String
+        public let manifestLeaves: [[UInt8]]
     }
 
-    public static func verify(_ bytes: [UInt8]) throws -> Verified {
+    public static func verify(_ bytes: [UInt8], expectedChair: ChairPin? = nil) throws -> Verified {
         let bad = { (why: String) in VaultError.integrity("the result statement \(why)") }
         let v: JSONValue
         do { v = try JSONParser.parse(bytes, integersOnly: true) } catch { throw bad("is not valid JSON (\(error))") }
         guard case .object(var body) = v, body["format"]?.stringValue == formatName else { throw bad("is not an \(formatName) file") }
+        guard let log = body.removeValue(forKey: "log")?.objectValue else { throw bad("carries no binding to the audit log") }
+        let core = CanonicalJSON.encode(.object(body))
         guard let sig = body.removeValue(forKey: "signature")?.stringValue.flatMap(Base64.decode),
               let chair = body["chair"]?.stringValue, let vault = body["vault"]?.stringValue,
               let keyRaw = body["chair_key"]?.stringValue.flatMap(Base64.decode), let xRaw = body["chair_x25519"]?.stringValue.flatMap(Base64.decode),
-              let note = body["checkpoint"]?.stringValue, let round = body["round"]?.stringValue, let stat = body["stat"]?.stringValue,
-              let groups = body["groups"]?.arrayValue, let policy = body["policy_sha256"]?.stringValue else { throw bad("lacks a field") }
+              let round = body["round"]?.stringValue, let stat = body["stat"]?.stringValue,
+              let groups = body["groups"]?.arrayValue, let policy = body["policy_sha256"]?.stringValue,
+              let root = body["manifest_root"]?.stringValue, let leafList = body["manifest_leaves"]?.arrayValue else { throw bad("lacks a field") }
         let keys: PublicKeys
         do { keys = try PublicKeys(agreementRaw: xRaw, signingRaw: keyRaw) } catch { throw bad("has a malformed chair key") }
+        switch expectedChair {
+        case .key(let expected)? where expected != keys:
+            throw bad("is signed by chair key \(keys.fingerprint), not the expected \(expected.fingerprint)")
+        case .fingerprint(let expected)? where expected.lowercased() != keys.fingerprint.description:
+            throw bad("is signed by chair key \(keys.fingerprint), not the expected \(expected)")
+        default: break
+        }
         guard keys.signing.isValidSignature(sig, for: CanonicalJSON.encode(.object(body))) else {
             throw bad("does not match its signature (changed after signing, or not signed by the named chair key)")
         }
+        let leaves = try leafList.map { l -> [UInt8] in
+            guard let h = l.stringValue.flatMap(Hex.decode), h.count == 32 else { throw bad("has a malformed manifest leaf") }
+            return h
+        }
+        guard Hex.encode(Merkle.root(ofLeafHashes: leaves[...])) == root else { throw bad("has a manifest root that its leaves do not give") }
+
+        // Bound to the log: the chair-signed reveal entry holds this core's hash, and it is in
+        // the chair-signed checkpoint.
+        guard let entry = log["entry"], let index = log["index"]?.integerValue, let path = log["proof"]?.arrayValue,
+              let note = log["checkpoint"]?.stringValue, let entrySig = log["sig"]?.stringValue.flatMap(Base64.decode) else {
+            throw bad("has an incomplete audit-log binding")
+        }
+        guard entry["action"]?.stringValue == "reveal", entry["actor"]?.stringValue == chair, entry["target"]?.stringValue == "round/\(round)",
+              entry["seq"]?.integerValue == index, entry["details"]?["statement_sha256"]?.stringValue == Hex.encode(SHA256.hash(data: core)) else {
+            throw bad("is not the one the audit log recorded for this reveal (its hash is not in the reveal's entry)")
+        }
+        let leaf = Merkle.leafHash(CanonicalJSON.encode(entry))
+        guard keys.signing.isValidSignature(entrySig, for: leaf) else { throw bad("carries a reveal entry not signed by the chair") }
         let cp = try Checkpoint.parse(note: note)
         guard cp.isSigned(by: chair, key: keys.signing), cp.checkpoint.origin == "evalvault/\(vault)" else {
             throw bad("carries a checkpoint not signed by the chair for this vault")
         }
-        return Verified(round: round, stat: stat, groups: groups, chair: chair, chairFingerprint: keys.fingerprint,
-                        checkpointSize: cp.checkpoint.size, policySHA256: policy)
+        let hashes = try path.map { h -> [UInt8] in
+            guard let b = h.stringValue.flatMap(Base64.decode), b.count == 32 else { throw bad("has a malformed proof hash") }
+            return b
+        }
+        guard Merkle.verifyInclusion(leafHash: leaf, index: Int(index), treeSize: cp.checkpoint.size, proof: hashes, root: cp.checkpoint.root) else {
+            throw bad("carries a reveal entry that is not in its checkpoint (the inclusion proof fails)")
+        }
+        return Verified(vault: vault, round: round, stat: stat, groups: groups, chair: chair, chairFingerprint: keys.fingerprint,
+                        checkpointSize: cp.checkpoint.size, entryIndex: Int(index), policySHA256: policy, manifestRoot: root,
+                        manifestLeaves: leaves)
     }
 }

@@ -10,7 +10,7 @@ extension Vault {
         let request = PolicyRequest(principal: Self.attributes(of: actor.principal), action: "audit.export")
         let details: [String: JSONValue] = ["format": .string(format.rawValue)]
         let decision = try authorize(request, actor: actor, target: "audit", details: details)
-        let note: Checkpoint.Note? = try database.transaction {
+        let note: Checkpoint.Note? = try write {
             try appendAudit(AuditRecord(actor: actor, action: "audit.export", target: "audit", decision: decision, details: details),
                             signer: actor.keys.signing)
             return actor.principal.role == .chair ? try signCheckpoint(chair: actor.id, key: actor.keys.signing) : try latestCheckpoint()
@@ -30,7 +30,7 @@ extension Vault {
                                           details: ["reason": .string("only the chair signs checkpoints")]), signer: actor.keys.signing)
             throw VaultError.permission("only the chair signs checkpoints; \(actor.id) is \(actor.principal.role.rawValue)")
         }
-        return try database.transaction {
+        return try write {
             try appendAudit(AuditRecord(actor: actor, action: "audit.checkpoint", target: "audit", decision: decision),
                             signer: actor.keys.signing)
             return try signCheckpoint(chair: actor.id, key: actor.keys.signing)
@@ -51,7 +51,7 @@ extension Vault {
                               signer: actor.keys.signing)
             throw error
         }
-        try database.transaction {
+        try write {
             try appendAudit(AuditRecord(actor: actor, action: "audit.export", target: target, decision: decision, details: ["proof": .bool(true)]),
                             signer: actor.keys.signing)
         }

@@ -16,19 +16,14 @@ public enum AuditProof {
         guard seq >= 0, seq < size else {
             throw VaultError.notFound("entry \(seq) is not covered by the latest checkpoint (size \(size)); run `evalvault audit checkpoint`")
         }
-        let leaves = try vault.leafHashes(upTo: size)
-        guard Merkle.root(ofLeafHashes: leaves[...]) == note.checkpoint.root else {
-            throw VaultError.integrity("the audit log does not match its latest checkpoint")
-        }
-        let s = try vault.database.prepare("SELECT entry, sig FROM audit_log WHERE seq = ?").bind(seq)
-        guard try s.step() else { throw VaultError.integrity("audit entry \(seq) is missing") }
-        let entry = try JSONParser.parse(s.blob(0), allowWhitespace: false)
+        let leaves = vault.leaves[..<size]
+        let (entry, sig) = try vault.auditEntry(seq)
         return .object([
             "checkpoint": .string(note.text), "chair": .string(chair.id.rawValue),
             "chair_key": .string(Base64.encode(chair.publicKeys.signing.rawRepresentation)),
             "chair_x25519": .string(Base64.encode(chair.publicKeys.agreement.rawRepresentation)),
-            "entry": entry, "sig": s.optionalBlob(1).map { .string(Base64.encode($0)) } ?? .null, "index": .integer(Int64(seq)),
-            "proof": .array(Merkle.inclusionProof(index: seq, leafHashes: leaves[...]).map { .string(Base64.encode($0)) }),
+            "entry": entry, "sig": sig.map { .string(Base64.encode($0)) } ?? .null, "index": .integer(Int64(seq)),
+            "proof": .array(Merkle.inclusionProof(index: seq, leafHashes: leaves).map { .string(Base64.encode($0)) }),
         ])
     }
 

@@ -28,7 +28,7 @@ public enum DefaultPolicy {
         // Chair: manages principals, rounds, the policy and checkpoints.
 
         @id("chair-manages-principals")
-        permit (principal in Role::"chair", action in [Action::"principal.add", Action::"principal.disable"], resource);
+        permit (principal in Role::"chair", action in [Action::"principal.add", Action::"principal.disable", Action::"principal.enable"], resource);
 
         @id("chair-manages-rounds")
         permit (principal in Role::"chair",

@@ -3,7 +3,7 @@
 /// `Action::"reveall"` is a load error, not a silently false condition.
 public enum PolicySchema {
     public static let actions: [String] = [
-        "principal.add", "principal.disable", "round.create", "round.open", "round.close", "round.shred",
+        "principal.add", "principal.disable", "principal.enable", "round.create", "round.open", "round.close", "round.shred",
         "seal", "reveal", "identity.reveal", "policy.apply", "audit.export", "audit.checkpoint",
     ]
     public static let roles: [String] = Role.allCases.map(\.rawValue)

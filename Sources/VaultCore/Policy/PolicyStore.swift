@@ -14,12 +14,15 @@ extension Vault {
         return e.bytes
     }
 
-    /// Stores `set` as version `version`, signed by the chair. Call inside a transaction.
-    func storePolicy(_ set: PolicySet, version: Int, chairKey: Curve25519.Signing.PrivateKey) throws {
+    /// Stores `set` as version `version`, signed by the chair; returns the record its log entry
+    /// carries. Call inside `write`.
+    func storePolicy(_ set: PolicySet, version: Int, chairKey: Curve25519.Signing.PrivateKey) throws -> ObjectRecord {
         let appliedAt = Timestamp.now()
         let sig = try chairKey.signature(for: Self.policySignedBytes(vaultID: id, version: version, sha256: set.sha256, appliedAt: appliedAt))
         try database.prepare("INSERT INTO policies (version, source, sha256, applied_at, chair_sig) VALUES (?, ?, ?, ?, ?)")
             .bind(version, set.source, set.sha256, appliedAt, sig).run()
+        return ObjectRecord(kind: .policy, id: String(version),
+                            sha256: SHA256.hash(data: Self.policySignedBytes(vaultID: id, version: version, sha256: set.sha256, appliedAt: appliedAt)))
     }
 
     /// A stored policy version with its metadata.
@@ -29,14 +32,31 @@ extension Vault {
         public let appliedAt: String
     }
 
-    /// The newest policy version, after checking the chair's signature and the hash. Any
-    /// mismatch is an integrity error: no decision is ever made under an unverified policy.
+    /// The newest policy version the signed log records, after checking its row against the log,
+    /// the chair's signature and the hash. Any mismatch is an integrity error: no decision is
+    /// ever made under an unverified policy, and deleting the newest row cannot bring back an
+    /// older one.
     public func policyInForce(chairKey: Curve25519.Signing.PublicKey) throws -> PolicyVersion {
-        let s = try database.prepare("SELECT version, source, sha256, applied_at, chair_sig FROM policies ORDER BY version DESC LIMIT 1")
-        guard try s.step() else { throw VaultError.integrity("vault.db holds no policy") }
-        let version = s.int(0), source = s.text(1), hash = s.blob(2)
-        guard SHA256.hash(data: Array(source.utf8)) == hash,
-              chairKey.isValidSignature(s.blob(4), for: Self.policySignedBytes(vaultID: id, version: version, sha256: hash, appliedAt: s.text(3))) else {
+        try policy(version: log.policyVersion, chairKey: chairKey)
+    }
+
+    /// The policy a round is governed by: the version it opened under, for good (a later policy
+    /// governs later rounds); a draft round is governed by the policy in force.
+    public func policy(for round: Round, chairKey: Curve25519.Signing.PublicKey) throws -> PolicyVersion {
+        try policy(version: round.policyVersion ?? log.policyVersion, chairKey: chairKey)
+    }
+
+    /// One stored policy version, verified.
+    public func policy(version: Int, chairKey: Curve25519.Signing.PublicKey) throws -> PolicyVersion {
+        let s = try database.prepare("SELECT version, source, sha256, applied_at, chair_sig FROM policies WHERE version = ?").bind(version)
+        guard try s.step() else {
+            try vouch(.policy, String(version), row: nil, what: "policy version \(version)")
+            throw VaultError.integrity("vault.db holds no policy version \(version)")
+        }
+        let source = s.text(1), hash = s.blob(2)
+        let signed = Self.policySignedBytes(vaultID: id, version: version, sha256: hash, appliedAt: s.text(3))
+        try vouch(.policy, String(version), row: SHA256.hash(data: signed), what: "policy version \(version)")
+        guard SHA256.hash(data: Array(source.utf8)) == hash, chairKey.isValidSignature(s.blob(4), for: signed) else {
             throw VaultError.integrity("policy version \(version) does not match the chair's signature")
         }
         do {
@@ -50,8 +70,8 @@ extension Vault {
     /// `.denied` with the determining ids; an allow is returned for the caller to record in
     /// the same transaction as its effect.
     public func authorize(_ request: PolicyRequest, actor: Actor, target: String,
-                          details: [String: JSONValue] = [:]) throws -> PolicyDecision {
-        try authorize([request], actor: actor, target: target, details: details)
+                          details: [String: JSONValue] = [:], policy: PolicySet? = nil) throws -> PolicyDecision {
+        try authorize([request], actor: actor, target: target, details: details, policy: policy)
     }
 
     /// Several requests of one command (a batch's places) under one load of the policy: all
@@ -109,19 +129,6 @@ extension PolicyLoadError {
 // MARK: - The policy commands' core
 
 extension Vault {
-    /// The chair's signing key as vault.db records it, after checking the chair's record is
-    /// signed by that same key. For read-only commands of people without a pinned key; it
-    /// catches damage, not a forger who rewrote the whole record (pinning does that).
-    public func recordedChairKey() throws -> Curve25519.Signing.PublicKey {
-        let chair = try chairID()
-        let s = try database.prepare("SELECT ed25519_pub FROM principals WHERE id = ?").bind(chair.rawValue)
-        guard try s.step(), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: s.blob(0)) else {
-            throw VaultError.integrity("vault.db has no valid record for its chair \(chair)")
-        }
-        _ = try principal(chair, verifiedWith: key)
-        return key
-    }
-
     /// `policy apply`: decided under the policy in force, then the new version and its audit
     /// entry are written in one transaction. Returns the new version number.
     public func applyPolicy(_ set: PolicySet, actor: Actor) throws -> Int {
@@ -137,19 +144,22 @@ extension Vault {
                                           details: ["reason": .string("only the chair signs policies")]), signer: actor.keys.signing)
             throw VaultError.permission("only the chair can sign a policy; \(actor.id) is \(actor.principal.role.rawValue)")
         }
-        try database.transaction {
-            try storePolicy(set, version: version, chairKey: actor.keys.signing)
+        try write {
+            guard log.policyVersion + 1 == version else { throw VaultError.usage("another policy was applied meanwhile; try again") }
+            let record = try storePolicy(set, version: version, chairKey: actor.keys.signing)
             try appendAudit(AuditRecord(actor: actor, action: "policy.apply", target: target, decision: decision, details: details),
-                            signer: actor.keys.signing)
+                            signer: actor.keys.signing, objects: [record])
         }
         return version
     }
 
     /// `policy show`: the version in force, verified against the recorded chair key; the read
     /// is audited (unauthenticated, under the claimed id if any).
-    public func showPolicy(claimedActor: String?) throws -> PolicyVersion {
-        let current = try recordingFailure(actor: claimedActor ?? "anonymous", action: "policy.show", target: "policy") {
-            try policyInForce(chairKey: try recordedChairKey())
+    /// With `round`, the version that governs that round (the one it opened under).
+    public func showPolicy(claimedActor: String?, round roundID: String? = nil) throws -> PolicyVersion {
+        let current = try recordingFailure(actor: claimedActor ?? "anonymous", action: "policy.show", target: roundID.map { "round/\($0)" } ?? "policy") {
+            guard let roundID else { return try policyInForce(chairKey: try chairKey) }
+            return try policy(for: try round(roundID, verifiedWith: try chairKey), chairKey: try chairKey)
         }
         try recordAttempt(AuditRecord(actor: claimedActor ?? "anonymous", authenticated: false, action: "policy.show",
                                       target: "policy/v\(current.version)", policySHA256: current.set.sha256Hex), signer: nil)
@@ -164,11 +174,15 @@ extension Vault {
             guard PolicySchema.actions.contains(action) else {
                 throw VaultError.usage("unknown action \"\(action)\" (actions: \(PolicySchema.actions.joined(separator: ", ")))")
             }
-            let chairKey = try recordedChairKey()
+            let chairKey = try chairKey
             let principal = try self.principal(pid, verifiedWith: chairKey)
             var resource = resource
-            if let round { resource["round"] = try self.round(round, verifiedWith: chairKey).policyAttributes }
-            let current = try policyInForce(chairKey: chairKey)
+            var current = try policyInForce(chairKey: chairKey)
+            if let round {
+                let r = try self.round(round, verifiedWith: chairKey)
+                resource["round"] = r.policyAttributes
+                current = try policy(for: r, chairKey: chairKey)
+            }
             return current.set.evaluate(PolicyRequest(principal: Self.attributes(of: principal), action: action,
                                                       resource: resource, context: context))
         }

@@ -128,7 +128,7 @@ struct HTMLReport {
     }
 
     func checkpointText() -> String {
-        (try? JSONParser.parse(statement))?["checkpoint"]?.stringValue ?? ""
+        (try? JSONParser.parse(statement))?["log"]?["checkpoint"]?.stringValue ?? ""
     }
 
     /// Horizontal bars of weighted totals (0–100), in rank order; when some teams advance, a

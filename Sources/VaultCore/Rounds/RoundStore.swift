@@ -8,6 +8,7 @@ extension Vault {
     public func round(_ id: String, verifiedWith chairKey: Curve25519.Signing.PublicKey) throws -> Round {
         let s = try database.prepare("SELECT config, state, policy_version, public_key, version, chair_sig FROM rounds WHERE id = ?").bind(id)
         guard try s.step() else {
+            try vouch(.round, id, row: nil, what: "round \(id)")
             // Sealed batches that name a round with no record mean the record was removed or renamed.
             if try database.prepare("SELECT 1 FROM batches WHERE round = ? LIMIT 1").bind(id).step() {
                 throw VaultError.integrity("round \(id) has sealed batches but no record (removed or renamed in vault.db)")
@@ -24,27 +25,30 @@ extension Vault {
             throw VaultError.integrity("round \(id) has a malformed public key")
         }
         let round = Round(config: config, state: state, policyVersion: s.isNull(2) ? nil : s.int(2), publicKey: publicKey, version: s.int(4))
+        try vouch(.round, id, row: SHA256.hash(data: round.signedBytes(vaultID: self.id)), what: "round \(id)")
         guard chairKey.isValidSignature(s.blob(5), for: round.signedBytes(vaultID: self.id)) else {
             throw VaultError.integrity("round \(id) is not signed by the chair's key (changed in vault.db, or a different chair)")
         }
         return round
     }
 
-    /// Every round id, sorted.
+    /// Every round id, sorted: those with a row and those the log records.
     public func roundIDs() throws -> [String] {
         let s = try database.prepare("SELECT id FROM rounds ORDER BY id")
-        var out: [String] = []
-        while try s.step() { out.append(s.text(0)) }
-        return out
+        var out = Set(log.heads.values.filter { $0.kind == .round }.map(\.id))
+        while try s.step() { out.insert(s.text(0)) }
+        return out.sorted()
     }
 
-    func store(_ r: Round, signedBy chairKey: Curve25519.Signing.PrivateKey, replacing: Bool) throws {
+    /// Stores a round row, signed by the chair; returns the record its log entry carries.
+    func store(_ r: Round, signedBy chairKey: Curve25519.Signing.PrivateKey, replacing: Bool) throws -> ObjectRecord {
         let sig = try chairKey.signature(for: r.signedBytes(vaultID: id))
         let sql = replacing
             ? "UPDATE rounds SET config = ?2, state = ?3, policy_version = ?4, public_key = ?5, version = ?6, chair_sig = ?7 WHERE id = ?1"
             : "INSERT INTO rounds (id, config, state, policy_version, public_key, version, chair_sig) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
         try database.prepare(sql).bind(r.id, CanonicalJSON.string(r.config.canonicalJSON), r.state.rawValue, r.policyVersion,
                                        r.publicKey?.rawRepresentation, r.version, sig).run()
+        return r.objectRecord(vaultID: id)
     }
 
     func requireChair(_ actor: Actor, action: String, target: String, decision: PolicyDecision) throws {
@@ -84,12 +88,15 @@ extension Vault {
                                           details: ["problems": .integer(Int64(problems.count))]), signer: actor.keys.signing)
             throw VaultError.invalidData(problems.joined(separator: "\n"))
         }
-        try database.transaction {
-            try store(Round(config: config, state: .draft, policyVersion: nil, publicKey: nil, version: 1), signedBy: actor.keys.signing, replacing: false)
+        try write {
+            guard log.head(.round, config.id) == nil else { throw VaultError.usage("a round \(config.id) already exists") }
+            let record = try store(Round(config: config, state: .draft, policyVersion: nil, publicKey: nil, version: 1),
+                                   signedBy: actor.keys.signing, replacing: false)
             try appendAudit(AuditRecord(actor: actor, action: "round.create", target: target, decision: decision,
                                         details: ["teams": .integer(Int64(config.teams.count)), "criteria": .integer(Int64(config.criteria.count)),
                                                   "holders": .integer(Int64(config.reveal.holders.count)),
-                                                  "threshold": .integer(Int64(config.reveal.threshold))]), signer: actor.keys.signing)
+                                                  "threshold": .integer(Int64(config.reveal.threshold))]),
+                            signer: actor.keys.signing, objects: [record])
         }
     }
 
@@ -108,7 +115,8 @@ extension Vault {
         let current = try round(roundID, verifiedWith: actor.chairKey)
         let target = "round/\(roundID)"
         let decision = try authorize(PolicyRequest(principal: Self.attributes(of: actor.principal), action: action,
-                                                   resource: ["round": current.policyAttributes]), actor: actor, target: target)
+                                                   resource: ["round": current.policyAttributes]), actor: actor, target: target,
+                                     policy: try policy(for: current, chairKey: actor.chairKey).set)
         try requireChair(actor, action: action, target: target, decision: decision)
         guard current.state == required else {
             try recordAttempt(AuditRecord(actor: actor, action: action, target: target, decision: decision, outcome: .failed,
@@ -134,34 +142,41 @@ extension Vault {
             ? holders.map { _ in ("round-key", key.rawRepresentation) }
             : try Shamir.split(key.rawRepresentation, threshold: k, shares: holders.count).map { ("round-share", $0.serialized) }
         let opened = Round(config: current.config, state: .open, policyVersion: policyVersion, publicKey: key.publicKey, version: current.version + 1)
-        try database.transaction {
+        try write {
+            guard try round(roundID, verifiedWith: actor.chairKey).state == .draft else { throw VaultError.usage("round \(roundID) was opened meanwhile") }
+            var objects: [ObjectRecord] = []
             for (holder, piece) in zip(holders, pieces) {
                 let (enc, ct) = try HPKE.seal(piece.secret, to: holder.publicKeys.agreement, info: info,
                                               authenticating: Array("\(piece.purpose):\(holder.id.rawValue)".utf8))
-                try database.prepare("INSERT INTO key_wraps (purpose, scope, recipient, enc, ct) VALUES (?, ?, ?, ?, ?)")
-                    .bind(piece.purpose, roundID, holder.id.rawValue, enc, ct).run()
+                objects.append(try storeWrap(purpose: piece.purpose, scope: roundID, recipient: holder.id, enc: enc, ct: ct))
             }
-            try store(opened, signedBy: actor.keys.signing, replacing: true)
+            objects.append(try store(opened, signedBy: actor.keys.signing, replacing: true))
             try appendAudit(AuditRecord(actor: actor, action: "round.open", target: target, decision: decision,
                                         details: ["policy_version": .integer(Int64(policyVersion)),
                                                   "public_key": .string(Base64.encode(key.publicKey.rawRepresentation))]),
-                            signer: actor.keys.signing)
+                            signer: actor.keys.signing, objects: objects)
         }
         return opened
     }
 
-    /// `round close`: frozen — nothing can be sealed after — and a checkpoint is signed.
+    /// `round close`: frozen — nothing can be sealed after (the state is read inside every seal's
+    /// write transaction) — with a manifest of the counted batches, signed by the chair in the
+    /// close entry (its Merkle root) and stored, and a checkpoint signed over the result.
     public func closeRound(_ roundID: String, actor: Actor) throws -> (Round, Checkpoint.Note) {
         let (current, decision, target) = try beginTransition(roundID, action: "round.close", from: .open, actor: actor,
                                                               refusal: "only an open round can be closed")
         let closed = Round(config: current.config, state: .closed, policyVersion: current.policyVersion, publicKey: current.publicKey,
                            version: current.version + 1)
-        return try database.transaction {
-            let counts = try sealCounts(roundID)
-            try store(closed, signedBy: actor.keys.signing, replacing: true)
+        return try write {
+            guard try round(roundID, verifiedWith: actor.chairKey).state == .open else { throw VaultError.usage("round \(roundID) was closed meanwhile") }
+            let manifest = Manifest(vault: id, round: roundID, log: log)
+            try checkStoredBatches(of: roundID, against: manifest)
+            let roundRecord = try store(closed, signedBy: actor.keys.signing, replacing: true)
+            let manifestRecord = try storeManifest(manifest)
             try appendAudit(AuditRecord(actor: actor, action: "round.close", target: target, decision: decision,
-                                        details: ["batches": .integer(Int64(counts.batches)), "scores": .integer(Int64(counts.scores))]),
-                            signer: actor.keys.signing)
+                                        details: ["batches": .integer(Int64(manifest.items.count)), "scores": .integer(Int64(manifest.scoreCount)),
+                                                  "manifest_root": .string(Hex.encode(manifest.root))]),
+                            signer: actor.keys.signing, objects: [roundRecord, manifestRecord])
             return (closed, try signCheckpoint(chair: actor.id, key: actor.keys.signing))
         }
     }
@@ -175,31 +190,29 @@ extension Vault {
                                                               refusal: "only a closed round can be shredded")
         let shredded = Round(config: current.config, state: .shredded, policyVersion: current.policyVersion,
                              publicKey: current.publicKey, version: current.version + 1)
-        let removed: Int = try database.transaction {
-            let count = try database.prepare("SELECT count(*) FROM key_wraps WHERE scope = ? AND purpose IN ('round-key', 'round-share')").bind(roundID)
-            _ = try count.step()
-            let n = count.int(0)
-            try database.prepare("DELETE FROM key_wraps WHERE scope = ? AND purpose IN ('round-key', 'round-share')").bind(roundID).run()
-            try store(shredded, signedBy: actor.keys.signing, replacing: true)
+        let removed: Int = try write {
+            let destroyed = try destroyWraps(ofRound: roundID)
+            let record = try store(shredded, signedBy: actor.keys.signing, replacing: true)
             try appendAudit(AuditRecord(actor: actor, action: "round.shred", target: target, decision: decision,
-                                        details: ["key_wraps_destroyed": .integer(Int64(n))]), signer: actor.keys.signing)
-            return n
+                                        details: ["key_wraps_destroyed": .integer(Int64(destroyed.count))]),
+                            signer: actor.keys.signing, objects: destroyed + [record])
+            return destroyed.count
         }
         try database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return removed
     }
 
-    /// How many batches and scores a round holds (visible to readers of vault.db, design: Invariants).
+    /// How many batches and scores a round holds, as the signed log records them (visible to
+    /// readers of vault.db, design: Invariants).
     public func sealCounts(_ roundID: String) throws -> (batches: Int, scores: Int) {
-        let s = try database.prepare("SELECT count(*), COALESCE(sum(count), 0) FROM batches WHERE round = ?").bind(roundID)
-        _ = try s.step()
-        return (s.int(0), s.int(1))
+        let batches = log.batches(ofRound: roundID)
+        return (batches.count, batches.reduce(0) { $0 + ($1.count ?? 0) })
     }
 
     /// `round list` / `round show`: verified with the recorded chair key; the read is audited.
     public func listRounds(claimedActor: String?) throws -> [Round] {
         try recordingFailure(actor: claimedActor ?? "anonymous", action: "round.list", target: "rounds") {
-            let key = try recordedChairKey()
+            let key = try chairKey
             let rounds = try roundIDs().map { try round($0, verifiedWith: key) }
             try recordAttempt(AuditRecord(actor: claimedActor ?? "anonymous", authenticated: false, action: "round.list", target: "rounds"), signer: nil)
             return rounds
@@ -208,7 +221,7 @@ extension Vault {
 
     public func showRound(_ roundID: String, claimedActor: String?) throws -> Round {
         try recordingFailure(actor: claimedActor ?? "anonymous", action: "round.show", target: "round/\(roundID)") {
-            let r = try round(roundID, verifiedWith: try recordedChairKey())
+            let r = try round(roundID, verifiedWith: try chairKey)
             try recordAttempt(AuditRecord(actor: claimedActor ?? "anonymous", authenticated: false, action: "round.show", target: "round/\(roundID)"), signer: nil)
             return r
         }

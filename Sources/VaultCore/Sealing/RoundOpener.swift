@@ -109,14 +109,12 @@ extension Vault {
         let purpose = k == 1 ? "round-key" : "round-share"
         var pieces: [SecureBytes] = []
         for holder in distinct.values.sorted(by: { $0.id < $1.id }) where round.config.reveal.holders.contains(holder.id) {
-            let s = try database.prepare("SELECT enc, ct FROM key_wraps WHERE purpose = ? AND scope = ? AND recipient = ?")
-                .bind(purpose, round.id, holder.id.rawValue)
-            guard try s.step() else {
+            guard let wrap = try loadWrap(purpose: purpose, scope: round.id, recipient: holder.id) else {
                 if round.state == .shredded { throw VaultError.usage("round \(round.id) was shredded: its key is gone and its seals can never be opened") }
                 throw VaultError.integrity("the \(purpose) wrap of round \(round.id) for \(holder.id) is missing")
             }
             do {
-                pieces.append(try HPKE.open(s.blob(1), encapsulatedKey: s.blob(0), using: holder.keys.agreement, info: info,
+                pieces.append(try HPKE.open(wrap.ct, encapsulatedKey: wrap.enc, using: holder.keys.agreement, info: info,
                                             authenticating: Array("\(purpose):\(holder.id.rawValue)".utf8)))
             } catch {
                 throw VaultError.integrity("the \(purpose) wrap of round \(round.id) for \(holder.id) does not open")
@@ -160,23 +158,20 @@ extension Vault {
             do { p = try principal(pid, verifiedWith: chairKey) } catch VaultError.notFound {
                 throw VaultError.integrity("batch \(batch): sealed by \(name), who is not enrolled")
             }
+            // Disabling looks forward: the log accepted this batch while its evaluator was enabled,
+            // so it counts even if the evaluator has been disabled since.
             guard p.role == .evaluator else { throw VaultError.integrity("batch \(batch): sealed by \(name), who is not an evaluator") }
-            guard p.enabled else { throw VaultError.integrity("batch \(batch): sealed by \(name), who is disabled") }
             evaluatorNames.append(name)
             evaluatorKeys.append(p.publicKeys.signing)
             evaluatorIndex[name] = Int32(evaluatorNames.count - 1)
             return Int32(evaluatorNames.count - 1)
         }
 
+        // Accounting before any decryption: the stored batches, the signed seal entries and — once
+        // the round is closed — the chair-signed manifest must agree exactly.
         let (batchCount, scoreCount) = try sealCounts(round.id)
-        let audited = try database.prepare("""
-            SELECT count(*) FROM audit_log WHERE json_extract(CAST(entry AS TEXT), '$.action') = 'seal'
-              AND json_extract(CAST(entry AS TEXT), '$.outcome') = 'ok' AND json_extract(CAST(entry AS TEXT), '$.target') = ?
-            """).bind("round/\(round.id)")
-        _ = try audited.step()
-        guard audited.int(0) == batchCount else {
-            throw VaultError.integrity("round \(round.id) holds \(batchCount) batches but the audit log records \(audited.int(0)) seals")
-        }
+        let manifest = round.state == .draft || round.state == .open ? Manifest(vault: id, round: round.id, log: log) : try manifest(of: round.id)
+        try checkStoredBatches(of: round.id, against: manifest)
 
         var scores: [OpenedScore] = []
         scores.reserveCapacity(scoreCount)
@@ -276,6 +271,10 @@ extension Vault {
                 let who = try evaluator(r.evaluator, batch: name)
                 guard evaluatorKeys[Int(who)].isValidSignature(r.signature, for: r.digest) else {
                     throw VaultError.integrity("batch \(name) of round \(round.id): the evaluator's signature does not verify")
+                }
+                let recorded = log.head(.batch, Hex.encode(b.id))
+                guard recorded?.digest == Hex.encode(r.digest), recorded?.evaluator == r.evaluator, recorded?.count == b.count else {
+                    throw VaultError.integrity("batch \(name) of round \(round.id) is not the batch its seal entry records (evaluator, digest or size differ)")
                 }
                 let index = Int32(batchFacts.count)
                 batchFacts.append((r.time, b.id))

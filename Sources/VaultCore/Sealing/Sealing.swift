@@ -113,14 +113,21 @@ public final class ScoreSheet {
     }
 }
 
-/// What `seal` reports.
+/// What `seal` reports: the batch, and the receipt the evaluator keeps (also saved in its
+/// client state folder).
 public struct SealReceipt: Sendable {
     public let batchID: String
     public let count: Int
     public let round: String
+    public let receipt: Receipt
+    /// Where the receipt was saved in the client state folder.
+    public let receiptPath: String
 }
 
 extension Vault {
+    /// Tests only: runs between a seal's checks and its write transaction, to race a close there.
+    nonisolated(unsafe) static var beforeSealTransaction: (() -> Void)?
+
     /// `seal` for scores given one by one.
     public func seal(_ inputs: [ScoreInput], round roundID: String, actor: Actor, file: String? = nil,
                      progress: ((Int, Int) -> Void)? = nil) throws -> SealReceipt {
@@ -234,7 +241,14 @@ extension Vault {
             }
         }
 
-        let receipt: SealReceipt = try database.transaction {
+        Self.beforeSealTransaction?()
+        let receipt: SealReceipt = try write {
+            // Close is final: the round's state is read again inside this write transaction, so
+            // a seal racing `round close` either commits before the close or not at all.
+            let now = try self.round(roundID, verifiedWith: actor.chairKey)
+            guard now.state == .open, now.publicKey == round.publicKey else {
+                throw VaultError.usage("round \(roundID) is \(now.state.rawValue); nothing can be sealed into it any more")
+            }
             // The batch row goes first (the seals reference it); its trailer is set last.
             try database.prepare("INSERT INTO batches (id, round, enc, count, trailer) VALUES (?, ?, ?, ?, ?)")
                 .bind(batchID, roundID, sender.encapsulatedKey, count, [UInt8]()).run()
@@ -275,15 +289,24 @@ extension Vault {
             if let last = pending { try store(last); progress?(count, count) }
             insert.reset()
 
+            let signedDigest = digest.finalize()
             let trailer = try sender.seal(SealFormat.trailerPlaintext(.init(evaluator: actor.id.rawValue, time: time,
-                                                                            signature: try actor.keys.signing.signature(for: digest.finalize()))),
+                                                                            signature: try actor.keys.signing.signature(for: signedDigest))),
                                           authenticating: SealFormat.trailerAAD(vaultID: id, roundID: roundID, batchID: batchID, count: count))
             try database.prepare("UPDATE batches SET trailer = ? WHERE id = ?").bind(trailer, batchID).run()
-            try appendAudit(AuditRecord(actor: actor, action: "seal", target: target, decision: decision,
-                                        details: ["scores": .integer(Int64(count))]), signer: actor.keys.signing)
-            return SealReceipt(batchID: Hex.encode(batchID), count: count, round: roundID)
+            // The entry names the batch and the digest its evaluator signed, so a seal is
+            // accounted one to one: no batch without its entry, no entry without its batch.
+            let record = Self.batchRecord(id: batchID, round: roundID, enc: sender.encapsulatedKey, count: count, trailer: trailer,
+                                          signedDigest: signedDigest, evaluator: actor.id)
+            let seq = try appendAudit(AuditRecord(actor: actor, action: "seal", target: target, decision: decision,
+                                                  details: ["scores": .integer(Int64(count)), "batch": .string(record.id)]),
+                                      signer: actor.keys.signing, objects: [record])
+            let kept = Receipt(vault: id, round: roundID, batch: record.id, digest: Hex.encode(signedDigest), evaluator: actor.id.rawValue,
+                               scores: count, seq: seq, leafHash: Hex.encode(leaves[seq]))
+            return SealReceipt(batchID: record.id, count: count, round: roundID, receipt: kept, receiptPath: "")
         }
-        return receipt
+        let path = try client.saveReceipt(receipt.receipt)
+        return SealReceipt(batchID: receipt.batchID, count: receipt.count, round: receipt.round, receipt: receipt.receipt, receiptPath: path)
     }
 
     /// The index of each name in `all`, or −1.
@@ -299,7 +322,7 @@ extension Vault {
     /// Each question names a real place of the batch.
     private func authorizeSeal(_ sheet: ScoreSheet, round: Round, teamOf: [Int], criterionOf: [Int], actor: Actor,
                                target: String) throws -> PolicyDecision {
-        let policy = try policyInForce(chairKey: actor.chairKey).set
+        let policy = try self.policy(for: round, chairKey: actor.chairKey).set
         let reads = policy.readsResourceAttributes
         let byTeam = reads?.contains("team") ?? true, byCriterion = reads?.contains("criterion") ?? true
         var asked = Set<Int>()

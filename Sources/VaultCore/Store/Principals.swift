@@ -31,42 +31,52 @@ extension Vault {
         let p = Principal(id: pid, role: role, publicKeys: publicKeys,
                           identityCiphertext: try identity.map { try encryptIdentity($0, of: pid, key: identityKey) },
                           conflicts: conflicts, enabled: true, version: 1)
-        try database.transaction {
-            try insert(p, signedBy: actor.keys.signing)
-            if role == .auditor { try wrapIdentityKey(identityKey, to: p) }
+        try write {
+            var objects = [try insert(p, signedBy: actor.keys.signing)]
+            if role == .auditor { objects.append(try wrapIdentityKey(identityKey, to: p)) }
             try appendAudit(AuditRecord(actor: actor, action: "principal.add", target: target, decision: decision,
                                         details: ["enrolled": Self.enrolment(p), "conflicts": .integer(Int64(p.conflicts.count)),
-                                                  "identity": .bool(identity != nil)]), signer: actor.keys.signing)
+                                                  "identity": .bool(identity != nil)]), signer: actor.keys.signing, objects: objects)
         }
         return p
     }
 
     /// `principal disable`: the record is re-signed with enabled = false and a higher version.
-    /// A disabled principal can no longer authenticate, and its batches no longer count.
+    /// A disabled principal can no longer act from then on; what it did before stands — batches
+    /// it sealed while enabled stay counted (the log says it was enabled when it signed them).
     public func disablePrincipal(_ pid: PrincipalID, actor: Actor) throws {
+        try setEnabled(pid, false, actor: actor)
+    }
+
+    /// `principal enable`: the inverse, audited the same way.
+    public func enablePrincipal(_ pid: PrincipalID, actor: Actor) throws {
+        try setEnabled(pid, true, actor: actor)
+    }
+
+    private func setEnabled(_ pid: PrincipalID, _ enabled: Bool, actor: Actor) throws {
+        let action = enabled ? "principal.enable" : "principal.disable"
         let target = "principal/\(pid)"
-        let decision = try authorize(PolicyRequest(principal: Self.attributes(of: actor.principal), action: "principal.disable",
+        let decision = try authorize(PolicyRequest(principal: Self.attributes(of: actor.principal), action: action,
                                                    resource: ["target": .string(pid.rawValue)]), actor: actor, target: target)
-        try requireChair(actor, action: "principal.disable", target: target, decision: decision)
-        let p = try recordingFailure(actor: actor.id.rawValue, action: "principal.disable", target: target) {
-            try principal(pid, verifiedWith: actor.chairKey)
-        }
-        guard p.role != .chair else { throw VaultError.usage("the chair cannot be disabled") }
-        guard p.enabled else { throw VaultError.usage("principal \(pid) is already disabled") }
-        let disabled = Principal(id: p.id, role: p.role, publicKeys: p.publicKeys, identityCiphertext: p.identityCiphertext,
-                                 conflicts: p.conflicts, enabled: false, version: p.version + 1)
-        try database.transaction {
-            let sig = try actor.keys.signing.signature(for: disabled.signedBytes(vaultID: id))
-            try database.prepare("UPDATE principals SET enabled = 0, version = ?, chair_sig = ? WHERE id = ?")
-                .bind(disabled.version, sig, pid.rawValue).run()
-            try appendAudit(AuditRecord(actor: actor, action: "principal.disable", target: target, decision: decision), signer: actor.keys.signing)
+        try requireChair(actor, action: action, target: target, decision: decision)
+        try write {
+            let p = try principal(pid, verifiedWith: actor.chairKey)
+            guard p.role != .chair else { throw VaultError.usage("the chair cannot be disabled or enabled") }
+            guard p.enabled != enabled else { throw VaultError.usage("principal \(pid) is already \(enabled ? "enabled" : "disabled")") }
+            let changed = Principal(id: p.id, role: p.role, publicKeys: p.publicKeys, identityCiphertext: p.identityCiphertext,
+                                    conflicts: p.conflicts, enabled: enabled, version: p.version + 1)
+            let sig = try actor.keys.signing.signature(for: changed.signedBytes(vaultID: id))
+            try database.prepare("UPDATE principals SET enabled = ?, version = ?, chair_sig = ? WHERE id = ?")
+                .bind(enabled, changed.version, sig, pid.rawValue).run()
+            try appendAudit(AuditRecord(actor: actor, action: action, target: target, decision: decision), signer: actor.keys.signing,
+                            objects: [changed.objectRecord(vaultID: id)])
         }
     }
 
     /// `principal list`: ids, roles, fingerprints, enabled — never identities. Audited.
     public func listPrincipals(claimedActor: String?) throws -> [Principal] {
         try recordingFailure(actor: claimedActor ?? "anonymous", action: "principal.list", target: "principals") {
-            let all = try allPrincipals(verifiedWith: try recordedChairKey())
+            let all = try allPrincipals(verifiedWith: try chairKey)
             try recordAttempt(AuditRecord(actor: claimedActor ?? "anonymous", authenticated: false, action: "principal.list",
                                           target: "principals"), signer: nil)
             return all
@@ -96,7 +106,7 @@ extension Vault {
                               signer: actor.keys.signing)
             throw error
         }
-        try database.transaction {
+        try write {
             try appendAudit(AuditRecord(actor: actor, action: "identity.reveal", target: target, decision: decision,
                                         details: details.merging(["had_identity": .bool(identity != nil)]) { $1 }), signer: actor.keys.signing)
         }

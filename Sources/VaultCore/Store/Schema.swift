@@ -110,6 +110,16 @@ enum Schema {
         ) STRICT, WITHOUT ROWID;
         CREATE INDEX batches_round ON batches(round);
         """,
+        // 4: version 2 — state comes from the signed log. The Merkle frontier is no longer
+        // stored (each client computes the root from the leaves it verified); each closed round
+        // keeps the manifest of the batches it counts.
+        """
+        DROP TABLE audit_frontier;
+        CREATE TABLE manifests (
+            round TEXT PRIMARY KEY REFERENCES rounds(id),
+            body  BLOB NOT NULL
+        ) STRICT;
+        """,
     ]
 
     /// Brings `db` up to the latest schema inside one transaction.

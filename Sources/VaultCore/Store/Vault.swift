@@ -1,30 +1,68 @@
 import Foundation
 import VaultCrypto
 
-/// An open vault: its location, its database and its id.
+/// An open vault: its location, its database and its id, and what this client has verified of
+/// its log (`log`), which every load of a row is checked against.
 public final class Vault {
     public let location: VaultLocation
     public let database: Database
     /// A random 128-bit id in hex, bound into every signature and AAD so that nothing can be
     /// moved from one vault to another.
     public let id: String
+    /// This person's state folder (pins, what it has seen, receipts).
+    public let client: ClientState
+    /// The log as this client has verified it: the source of truth for every row.
+    public internal(set) var log: LogState
+    /// The verified leaf hashes and their frontier (the root without re-reading the log).
+    var leaves: [[UInt8]] = []
+    var frontier = MerkleFrontier()
+    /// Set when this command pinned the chair's key for the first time (the CLI says so).
+    public internal(set) var newlyPinned: Fingerprint?
 
-    init(location: VaultLocation, database: Database, id: String) {
+    /// The on-disk format this version writes and reads.
+    static let format = "2"
+
+    init(location: VaultLocation, database: Database, id: String, client: ClientState) {
         self.location = location
         self.database = database
         self.id = id
+        self.client = client
+        self.log = LogState(vaultID: id)
     }
 
-    /// Opens an existing vault (exit 66 when there is none).
-    public static func open(at location: VaultLocation) throws -> Vault {
+    /// Opens an existing vault (exit 66 when there is none) and brings this client's view of it
+    /// up to date: the log must be a consistent extension of what this client saw before, and
+    /// every new entry is verified and replayed (design: invariants 10 and 12).
+    public static func open(at location: VaultLocation, state client: ClientState = .resolve()) throws -> Vault {
         guard Files.exists(location.databasePath) else {
             throw VaultError.notFound("no vault at \(location.directory) (run `evalvault init --chair ID`, or pass --dir or set EVALVAULT_DIR)")
         }
         let db = try Database(path: location.databasePath, create: false)
         try Schema.migrate(db)
-        let s = try db.prepare("SELECT value FROM vault_meta WHERE key = 'vault_id'")
-        guard try s.step() else { throw VaultError.integrity("\(location.databasePath) has no vault id") }
-        return Vault(location: location, database: db, id: s.text(0))
+        let s = try db.prepare("SELECT key, value FROM vault_meta WHERE key IN ('vault_id', 'format')")
+        var meta: [String: String] = [:]
+        while try s.step() { meta[s.text(0)] = s.text(1) }
+        guard let id = meta["vault_id"] else { throw VaultError.integrity("\(location.databasePath) has no vault id") }
+        guard meta["format"] == format else {
+            throw VaultError.invalidData("\(location.databasePath) is a vault of format \(meta["format"] ?? "?"); this evalvault reads format \(format) only (version 1 vaults trusted vault.db's rows; create a new vault with `evalvault init`)")
+        }
+        let vault = Vault(location: location, database: db, id: id, client: client)
+        let known = try client.load(vaultID: id)
+        if let known { vault.log = known }
+        try vault.refresh()
+        if known == nil, let chair = vault.log.chairID {
+            vault.newlyPinned = try vault.principal(try PrincipalID(chair), verifiedWith: vault.chairKey).publicKeys.fingerprint
+        }
+        try client.save(vault.log)
+        return vault
+    }
+
+    /// The chair's signing key this client trusts for this vault (pinned on first use).
+    public var chairKey: Curve25519.Signing.PublicKey {
+        get throws {
+            guard let key = log.chairKey else { throw VaultError.integrity("the vault's log has no creation entry") }
+            return key
+        }
     }
 
     /// What `init` made, for the CLI to report.
@@ -40,7 +78,7 @@ public final class Vault {
     /// wrapped to the chair, and the default policy in `Policies/`. Refuses to touch an existing
     /// vault. On failure, whatever this call created is removed again.
     public static func initialize(at location: VaultLocation, chair: PrincipalID, passphrase: SecureBytes,
-                                  identity: String?, kdf: Scrypt.Parameters) throws -> Created {
+                                  identity: String?, kdf: Scrypt.Parameters, state client: ClientState = .resolve()) throws -> Created {
         guard !Files.exists(location.databasePath) else {
             throw VaultError.usage("a vault already exists at \(location.directory); refusing to overwrite it")
         }
@@ -64,26 +102,29 @@ public final class Vault {
             let db = try Database(path: location.databasePath, create: true)
             try Schema.migrate(db)
             let vaultID = Hex.encode(SecureRandom.bytes(count: 16))
-            let vault = Vault(location: location, database: db, id: vaultID)
+            let vault = Vault(location: location, database: db, id: vaultID, client: client)
             let identityKey = SymmetricKey(randomByteCount: 32)
-            try db.transaction {
+            try vault.write {
                 let meta = try db.prepare("INSERT INTO vault_meta (key, value) VALUES (?, ?)")
-                for (k, v) in [("vault_id", vaultID), ("format", "1"), ("chair", chair.rawValue),
+                for (k, v) in [("vault_id", vaultID), ("format", Vault.format), ("chair", chair.rawValue),
                                ("created_at", Timestamp.now())] {
                     try meta.bind(k, v).run()
                 }
                 let principal = Principal(id: chair, role: .chair, publicKeys: keys.publicKeys,
                                           identityCiphertext: try identity.map { try vault.encryptIdentity($0, of: chair, key: identityKey) },
                                           conflicts: [], enabled: true, version: 1)
-                try vault.insert(principal, signedBy: keys.signing)
-                try vault.wrapIdentityKey(identityKey, to: principal)
+                let chairRecord = try vault.insert(principal, signedBy: keys.signing)
+                let wrap = try vault.wrapIdentityKey(identityKey, to: principal)
                 let policy = try PolicySet(source: DefaultPolicy.source, fileName: "default.policy")
-                try vault.storePolicy(policy, version: 1, chairKey: keys.signing)
+                let policyRecord = try vault.storePolicy(policy, version: 1, chairKey: keys.signing)
                 try vault.appendAudit(AuditRecord(
                     actor: chair.rawValue, authenticated: true, action: "vault.init", target: "vault/\(vaultID)",
                     policySHA256: policy.sha256Hex,
-                    details: ["enrolled": Vault.enrolment(principal), "policy_version": .integer(1)]), signer: keys.signing)
+                    details: ["enrolled": Vault.enrolment(principal), "policy_version": .integer(1),
+                              "identity_key_commitment": .string(Hex.encode(vault.identityKeyCommitment(identityKey)))]),
+                    signer: keys.signing, objects: [chairRecord, wrap, policyRecord])
             }
+            try client.save(vault.log)
 
             let policyPath = location.policiesDirectory + "/default.policy"
             if !Files.exists(policyPath) {
@@ -100,8 +141,10 @@ public final class Vault {
 
     // MARK: - Principals
 
-    /// Stores a principal with the chair's signature over every field.
-    func insert(_ p: Principal, signedBy chairKey: Curve25519.Signing.PrivateKey) throws {
+    /// Stores a principal with the chair's signature over every field; returns the record its
+    /// log entry must carry.
+    @discardableResult
+    func insert(_ p: Principal, signedBy chairKey: Curve25519.Signing.PrivateKey) throws -> ObjectRecord {
         let sig = try chairKey.signature(for: p.signedBytes(vaultID: id))
         let conflictsJSON = String(decoding: try JSONEncoder().encode(p.conflicts), as: UTF8.self)
         try database.prepare("""
@@ -109,21 +152,27 @@ public final class Vault {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).bind(p.id.rawValue, p.role.rawValue, p.publicKeys.agreement.rawRepresentation, p.publicKeys.signing.rawRepresentation,
                       p.identityCiphertext, conflictsJSON, p.enabled, p.version, sig).run()
+        return p.objectRecord(vaultID: id)
     }
 
-    /// Loads a principal and checks the chair's signature on it against `chairKey`.
-    /// A row that does not verify is an integrity failure, never silently used.
+    /// Loads a principal and checks it twice: its row must be the version the log's latest entry
+    /// for it records, and carry the chair's signature. A row that does not verify is an
+    /// integrity failure, never silently used.
     public func principal(_ pid: PrincipalID, verifiedWith chairKey: Curve25519.Signing.PublicKey) throws -> Principal {
         let s = try database.prepare("""
             SELECT role, x25519_pub, ed25519_pub, identity_ct, conflicts, enabled, version, chair_sig FROM principals WHERE id = ?
             """).bind(pid.rawValue)
-        guard try s.step() else { throw VaultError.notFound("no principal \(pid) in this vault") }
+        guard try s.step() else {
+            try vouch(.principal, pid.rawValue, row: nil, what: "principal \(pid)")
+            throw VaultError.notFound("no principal \(pid) in this vault")
+        }
         guard let role = Role(rawValue: s.text(0)),
               let conflicts = try? JSONDecoder().decode([String].self, from: Data(s.text(4).utf8)) else {
             throw VaultError.integrity("principal \(pid) has a malformed record")
         }
         let p = Principal(id: pid, role: role, publicKeys: try PublicKeys(agreementRaw: s.blob(1), signingRaw: s.blob(2)),
                           identityCiphertext: s.optionalBlob(3), conflicts: conflicts, enabled: s.int(5) == 1, version: s.int(6))
+        try vouch(.principal, pid.rawValue, row: SHA256.hash(data: p.signedBytes(vaultID: id)), what: "principal \(pid)")
         guard chairKey.isValidSignature(s.blob(7), for: p.signedBytes(vaultID: id)) else {
             throw VaultError.integrity("the chair's signature on principal \(pid) does not verify")
         }
@@ -138,22 +187,22 @@ public final class Vault {
                  "x25519": .string(Base64.encode(p.publicKeys.agreement.rawRepresentation))])
     }
 
-    /// Every principal, each checked against the chair's signature, sorted by id.
+    /// Every principal, each checked against the log and the chair's signature, sorted by id:
+    /// those with a row and those the log records (a deleted row is an integrity error).
     public func allPrincipals(verifiedWith chairKey: Curve25519.Signing.PublicKey) throws -> [Principal] {
         let s = try database.prepare("SELECT id FROM principals ORDER BY id")
-        var ids: [PrincipalID] = []
-        while try s.step() {
-            guard let pid = try? PrincipalID(s.text(0)) else { throw VaultError.integrity("vault.db holds a malformed principal id") }
-            ids.append(pid)
+        var ids = Set(log.heads.values.filter { $0.kind == .principal }.map(\.id))
+        while try s.step() { ids.insert(s.text(0)) }
+        return try ids.sorted().map { raw in
+            guard let pid = try? PrincipalID(raw) else { throw VaultError.integrity("vault.db holds a malformed principal id") }
+            return try principal(pid, verifiedWith: chairKey)
         }
-        return try ids.map { try principal($0, verifiedWith: chairKey) }
     }
 
-    /// The chair's id as recorded at init.
+    /// The chair's id, as the log's first entry records it.
     public func chairID() throws -> PrincipalID {
-        let s = try database.prepare("SELECT value FROM vault_meta WHERE key = 'chair'")
-        guard try s.step() else { throw VaultError.integrity("vault.db names no chair") }
-        return try PrincipalID(s.text(0))
+        guard let chair = log.chairID else { throw VaultError.integrity("the vault's log has no creation entry") }
+        return try PrincipalID(chair)
     }
 
     // MARK: - Identities
@@ -179,32 +228,48 @@ public final class Vault {
         return e.bytes
     }
 
-    /// Wraps the vault identity key to a principal with HPKE (AAD: the recipient's id).
-    func wrapIdentityKey(_ key: SymmetricKey, to p: Principal) throws {
-        let (enc, ct) = try HPKE.seal(key.bytes, to: p.publicKeys.agreement, info: identityKeyWrapInfo(),
-                                      authenticating: Array(p.id.rawValue.utf8))
-        try database.prepare("INSERT INTO key_wraps (purpose, scope, recipient, enc, ct) VALUES ('identity-key', '', ?, ?, ?)")
-            .bind(p.id.rawValue, enc, ct).run()
+    /// A public commitment to the vault identity key, in the chair-signed creation entry: an
+    /// unwrapped key that does not match it is refused before anything is encrypted under it.
+    func identityKeyCommitment(_ key: SymmetricKey) -> [UInt8] {
+        // Hashed straight from the key's wiped storage: no copy of the key is left behind.
+        var e = CanonicalEncoder(domain: "evalvault/identity-key-commitment/v1")
+        e.append(id)
+        var h = SHA256.Hasher()
+        h.update(data: e.bytes)
+        h.update(data: key.bytes)
+        return h.finalize()
     }
 
-    /// Unwraps the vault identity key with a holder's private key.
+    /// Wraps the vault identity key to a principal with HPKE (AAD: the recipient's id). HPKE base
+    /// mode does not say who sealed, so the wrap is authenticated by the chair instead: the
+    /// returned record (the wrap's digest) goes into the chair-signed log entry of the change.
+    func wrapIdentityKey(_ key: SymmetricKey, to p: Principal) throws -> ObjectRecord {
+        let (enc, ct) = try HPKE.seal(key.bytes, to: p.publicKeys.agreement, info: identityKeyWrapInfo(),
+                                      authenticating: Array(p.id.rawValue.utf8))
+        return try storeWrap(purpose: "identity-key", scope: "", recipient: p.id, enc: enc, ct: ct)
+    }
+
+    /// Unwraps the vault identity key with a holder's private key: the wrap must be the one the
+    /// log records (chair-signed), and the key must match the vault's commitment.
     public func unwrapIdentityKey(as pid: PrincipalID, keys: PrivateKeys) throws -> SymmetricKey {
-        let s = try database.prepare("SELECT enc, ct FROM key_wraps WHERE purpose = 'identity-key' AND scope = '' AND recipient = ?")
-            .bind(pid.rawValue)
-        guard try s.step() else {
+        guard let wrap = try loadWrap(purpose: "identity-key", scope: "", recipient: pid) else {
             // The chair and auditors always hold a wrap; for them a missing one is damage.
-            let role = try database.prepare("SELECT role FROM principals WHERE id = ?").bind(pid.rawValue)
-            if try role.step(), ["chair", "auditor"].contains(role.text(0)) {
+            if let role = log.head(.principal, pid.rawValue)?.role, ["chair", "auditor"].contains(role) {
                 throw VaultError.integrity("the identity-key wrap for \(pid) is missing")
             }
-            throw VaultError.denied(policyIDs: [])
+            throw VaultError.permission("\(pid) holds no wrap of the vault identity key (only the chair and auditors do)")
         }
+        let key: SymmetricKey
         do {
-            return SymmetricKey(try HPKE.open(s.blob(1), encapsulatedKey: s.blob(0), using: keys.agreement,
-                                              info: identityKeyWrapInfo(), authenticating: Array(pid.rawValue.utf8)))
+            key = SymmetricKey(try HPKE.open(wrap.ct, encapsulatedKey: wrap.enc, using: keys.agreement,
+                                             info: identityKeyWrapInfo(), authenticating: Array(pid.rawValue.utf8)))
         } catch {
             throw VaultError.integrity("the identity-key wrap for \(pid) does not open")
         }
+        guard let commitment = log.identityKeyCommitment, Hex.encode(identityKeyCommitment(key)) == commitment else {
+            throw VaultError.integrity("the identity key unwrapped for \(pid) is not the vault's (its wrap was swapped)")
+        }
+        return key
     }
 
     /// Decrypts a principal's real identity (for `identity reveal`, later under policy).

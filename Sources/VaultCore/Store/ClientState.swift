@@ -1,0 +1,79 @@
+import Foundation
+import VaultCrypto
+
+/// A person's own evalvault state, outside every vault: `$EVALVAULT_STATE`, else
+/// `$XDG_STATE_HOME/evalvault`, else `~/.local/state/evalvault` (mode 0700). Per vault it keeps
+/// the pinned chair key, how far this client has verified the log and the latest record of
+/// every object (`vaults/<vault id>.json`), and the receipts of the batches it sealed
+/// (`receipts/<vault id>/<batch id>.json`).
+///
+/// Why outside the vault: a writer of the vault folder is exactly who must not be able to remove
+/// a pin or roll back what a client has seen (design: On disk).
+public struct ClientState: Sendable, Equatable {
+    public let directory: String
+
+    public init(directory: String) { self.directory = directory }
+
+    /// The state folder for this environment.
+    public static func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) -> ClientState {
+        if let s = environment["EVALVAULT_STATE"], !s.isEmpty { return ClientState(directory: s) }
+        if let x = environment["XDG_STATE_HOME"], !x.isEmpty { return ClientState(directory: x + "/evalvault") }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        return ClientState(directory: home + "/.local/state/evalvault")
+    }
+
+    func vaultFile(_ vaultID: String) -> String { directory + "/vaults/" + vaultID + ".json" }
+    func receiptDirectory(_ vaultID: String) -> String { directory + "/receipts/" + vaultID }
+
+    /// Creates the folder (0700) if needed; refuses one that others can write or read, as ssh
+    /// refuses a loose ~/.ssh.
+    func prepare(_ sub: String) throws {
+        if Files.exists(directory) {
+            try checkPermissions()
+        } else {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        let path = directory + "/" + sub
+        if !Files.exists(path) {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+    }
+
+    func checkPermissions() throws {
+        guard let mode = Files.mode(directory), mode & 0o077 == 0 else {
+            throw VaultError.permission("\(directory) is readable or writable by others; run `chmod 700 \(directory)` (it holds your pins and receipts)")
+        }
+    }
+
+    /// What this client knows of the vault, or nil when it has never opened it.
+    func load(vaultID: String) throws -> LogState? {
+        if Files.exists(directory) { try checkPermissions() }
+        let file = vaultFile(vaultID)
+        guard Files.exists(file) else { return nil }
+        let bytes = try Files.read(file, what: "client state file")
+        let value: JSONValue
+        do { value = try JSONParser.parse(bytes) } catch {
+            throw VaultError.invalidData("\(file) is damaged (move it away to start afresh, and compare the chair's fingerprint again)")
+        }
+        let state = try LogState(json: value, file: file)
+        guard state.vaultID == vaultID else { throw VaultError.invalidData("\(file) belongs to another vault") }
+        return state
+    }
+
+    /// Saves what this client knows, unless another process of the same client has already
+    /// saved a longer log (what a client has seen only ever grows).
+    func save(_ state: LogState) throws {
+        try prepare("vaults")
+        if let existing = try? load(vaultID: state.vaultID), existing.size > state.size { return }
+        try Files.writeAtomically(CanonicalJSON.encode(state.json) + [0x0A], to: vaultFile(state.vaultID), mode: 0o600, overwrite: true)
+    }
+
+    /// Keeps a receipt; returns its path.
+    @discardableResult
+    func saveReceipt(_ receipt: Receipt) throws -> String {
+        try prepare("receipts/" + receipt.vault)
+        let path = receiptDirectory(receipt.vault) + "/" + receipt.batch + ".json"
+        try Files.writeAtomically(receipt.bytes, to: path, mode: 0o600, overwrite: true)
+        return path
+    }
+}

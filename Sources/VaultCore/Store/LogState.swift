@@ -1,0 +1,255 @@
+import Foundation
+import VaultCrypto
+
+/// One object the audit log vouches for, as a state-changing entry names it in its `objects`
+/// detail: what kind, which one, the SHA-256 of its row as written, and the facts the log needs
+/// to judge later entries (a principal's key, role and whether it is enabled; a round's state;
+/// a batch's round, evaluator-signed digest and size).
+///
+/// Why: vault.db is untrusted storage — anyone on the panel may write it. A row is believed only
+/// if it hashes to what the latest signed entry for it says, so a stale, replayed, deleted or
+/// swapped row is caught by the next command that reads it (design: invariant 10).
+public struct ObjectRecord: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case principal, round, policy, wrap, batch, manifest
+    }
+
+    public var kind: Kind
+    public var id: String
+    /// Hex SHA-256 of the row's canonical bytes; empty when the entry deletes the row.
+    public var sha256: String
+    public var version: Int? = nil
+    /// principal: role, Ed25519 key (base64), enabled.
+    public var role: String? = nil
+    public var ed25519: String? = nil
+    public var enabled: Bool? = nil
+    /// round: state; batch and manifest: the round.
+    public var state: String? = nil
+    public var round: String? = nil
+    /// batch: the digest its evaluator signed and how many scores it holds; manifest: its root and size.
+    public var digest: String? = nil
+    public var count: Int? = nil
+    /// batch: the evaluator who sealed it (the entry's actor).
+    public var evaluator: String? = nil
+
+    public var key: String { "\(kind.rawValue)/\(id)" }
+    public var deleted: Bool { sha256.isEmpty }
+
+    public init(kind: Kind, id: String, sha256: [UInt8]?) {
+        self.kind = kind
+        self.id = id
+        self.sha256 = sha256.map(Hex.encode) ?? ""
+    }
+
+    var json: JSONValue {
+        var o: [String: JSONValue] = ["kind": .string(kind.rawValue), "id": .string(id), "sha256": .string(sha256)]
+        if let version { o["version"] = .integer(Int64(version)) }
+        if let role { o["role"] = .string(role) }
+        if let ed25519 { o["ed25519"] = .string(ed25519) }
+        if let enabled { o["enabled"] = .bool(enabled) }
+        if let state { o["state"] = .string(state) }
+        if let round { o["round"] = .string(round) }
+        if let digest { o["digest"] = .string(digest) }
+        if let count { o["count"] = .integer(Int64(count)) }
+        if let evaluator { o["evaluator"] = .string(evaluator) }
+        return .object(o)
+    }
+
+    init(json v: JSONValue) throws {
+        guard let k = v["kind"]?.stringValue.flatMap(Kind.init), let id = v["id"]?.stringValue, let sha = v["sha256"]?.stringValue,
+              sha.isEmpty || (sha.count == 64 && Hex.decode(sha) != nil) else {
+            throw VaultError.integrity("an audit entry names an object malformed")
+        }
+        kind = k; self.id = id; sha256 = sha
+        version = v["version"]?.integerValue.map { Int($0) }
+        role = v["role"]?.stringValue
+        ed25519 = v["ed25519"]?.stringValue
+        if case .bool(let b)? = v["enabled"] { enabled = b }
+        state = v["state"]?.stringValue
+        round = v["round"]?.stringValue
+        digest = v["digest"]?.stringValue
+        count = v["count"]?.integerValue.map { Int($0) }
+        evaluator = v["evaluator"]?.stringValue
+    }
+}
+
+/// What a client knows of one vault from replaying its signed audit log: the pinned chair, how
+/// far it has read (size and root), the latest checkpoint it saw, and the latest record of every
+/// object. It lives in the client's state folder, never in the vault, so a writer of the vault
+/// folder cannot roll it back (design: On disk, Invariants 10 and 12).
+public struct LogState: Sendable {
+    public internal(set) var vaultID: String
+    public internal(set) var size = 0
+    public internal(set) var root: [UInt8] = Merkle.emptyRoot
+    public internal(set) var chairID: String?
+    public internal(set) var chairKey: Curve25519.Signing.PublicKey?
+    /// The newest signed checkpoint this client has seen (note text) and its size.
+    public internal(set) var checkpointNote: String?
+    public internal(set) var checkpointSize = 0
+    /// The latest record of each object, by `kind/id`.
+    public internal(set) var heads: [String: ObjectRecord] = [:]
+    /// The highest policy version recorded.
+    public internal(set) var policyVersion = 0
+    /// The chair-signed commitment to the vault identity key (hex), from the creation entry.
+    public internal(set) var identityKeyCommitment: String?
+
+    public init(vaultID: String) { self.vaultID = vaultID }
+
+    public func head(_ kind: ObjectRecord.Kind, _ id: String) -> ObjectRecord? { heads["\(kind.rawValue)/\(id)"] }
+
+    /// The batches the log records for a round, by hex id.
+    public func batches(ofRound round: String) -> [ObjectRecord] {
+        heads.values.filter { $0.kind == .batch && $0.round == round }.sorted { $0.id < $1.id }
+    }
+
+    // MARK: Replay
+
+    /// Applies entry `seq` of the log. `verifySignature` is false only for an entry this process
+    /// has just written and signed itself.
+    ///
+    /// The rules are what make the log, not the rows, the source of truth:
+    /// - an authenticated entry carries a valid signature by an enrolled principal who was
+    ///   enabled when it signed; an unauthenticated entry carries no signature and changes nothing;
+    /// - only the chair changes principals, rounds, policies, key wraps and manifests; only an
+    ///   evaluator adds a batch, and only to a round that is open at that point of the log;
+    /// - versions go up by one and round states only move forward, so an old record can never
+    ///   become the latest again.
+    mutating func apply(seq: Int, entry: JSONValue, leafHash: [UInt8], signature: [UInt8]?, verifySignature: Bool) throws {
+        func bad(_ why: String) -> VaultError { .integrity("audit entry \(seq) \(why)") }
+        guard entry["seq"]?.integerValue == Int64(seq) else { throw bad("is out of place (its seq field says otherwise)") }
+        guard let actor = entry["actor"]?.stringValue, case .bool(let authenticated)? = entry["authenticated"],
+              let action = entry["action"]?.stringValue, let outcome = entry["outcome"]?.stringValue,
+              let details = entry["details"]?.objectValue else { throw bad("lacks a field") }
+        let objects = try (details["objects"]?.arrayValue ?? []).map(ObjectRecord.init(json:))
+
+        if seq == 0 {
+            // The first entry creates the vault and enrols its chair, signed by the chair's own key.
+            guard action == "vault.init", authenticated, let chair = objects.first(where: { $0.kind == .principal }),
+                  chair.id == actor, chair.role == "chair", let raw = chair.ed25519.flatMap(Base64.decode),
+                  let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
+                throw bad("is not the vault's signed creation by its chair")
+            }
+            if let pinned = chairKey, pinned != key {
+                throw VaultError.integrity("this vault's chair key is not the one this client pinned for vault \(vaultID) (the vault was replaced, or its log rewritten from the start)")
+            }
+            chairID = actor
+            chairKey = key
+            identityKeyCommitment = details["identity_key_commitment"]?.stringValue
+        }
+        guard !objects.isEmpty || seq != 0 else { throw bad("creates nothing") }
+
+        if authenticated {
+            guard let signature else { throw bad("claims an authenticated actor but carries no signature") }
+            let signerKey: Curve25519.Signing.PublicKey
+            if seq == 0 {
+                signerKey = chairKey!
+            } else {
+                guard let p = head(.principal, actor), !p.deleted, let raw = p.ed25519.flatMap(Base64.decode),
+                      let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
+                    throw bad("is signed by \(actor), who is not enrolled at that point of the log")
+                }
+                guard p.enabled != false else { throw bad("is signed by \(actor), who was disabled before it") }
+                signerKey = key
+            }
+            if verifySignature && !signerKey.isValidSignature(signature, for: leafHash) {
+                throw bad("has a signature that does not verify for \(actor)")
+            }
+        } else {
+            guard signature == nil else { throw bad("is unauthenticated but carries a signature") }
+            guard objects.isEmpty else { throw bad("changes vault state without an authenticated, signed actor") }
+        }
+        guard objects.isEmpty || outcome == "ok" else { throw bad("changes vault state in a refused or failed action") }
+
+        let isChair = actor == chairID
+        for o in objects {
+            let old = heads[o.key]
+            var new = o
+            switch o.kind {
+            case .principal:
+                guard isChair else { throw bad("changes principal \(o.id) but is not the chair's") }
+                guard !o.deleted else { throw bad("deletes principal \(o.id)") }
+                if let old {
+                    guard o.version == (old.version ?? 0) + 1 else { throw bad("gives principal \(o.id) version \(o.version ?? 0) after \(old.version ?? 0)") }
+                    guard o.role == nil || o.role == old.role, o.ed25519 == nil || o.ed25519 == old.ed25519 else {
+                        throw bad("changes the role or key of principal \(o.id)")
+                    }
+                    new.role = old.role
+                    new.ed25519 = old.ed25519
+                    new.enabled = o.enabled ?? old.enabled
+                } else {
+                    guard o.version == 1, let role = o.role, Role(rawValue: role) != nil, o.ed25519 != nil else {
+                        throw bad("enrols principal \(o.id) without its role, key or first version")
+                    }
+                    guard role != "chair" || seq == 0 else { throw bad("enrols a second chair") }
+                    new.enabled = o.enabled ?? true
+                }
+            case .round:
+                guard isChair else { throw bad("changes round \(o.id) but is not the chair's") }
+                guard !o.deleted, let state = o.state.flatMap(RoundState.init) else { throw bad("gives round \(o.id) no state") }
+                let before = old?.state.flatMap(RoundState.init)
+                guard o.version == (old?.version ?? 0) + 1 else { throw bad("gives round \(o.id) version \(o.version ?? 0) after \(old?.version ?? 0)") }
+                let allowed: [RoundState?: RoundState] = [nil: .draft, .draft: .open, .open: .closed, .closed: .shredded]
+                guard allowed[before] == state else { throw bad("moves round \(o.id) from \(before?.rawValue ?? "nothing") to \(state.rawValue)") }
+            case .policy:
+                guard isChair else { throw bad("applies a policy but is not the chair's") }
+                guard !o.deleted, Int(o.id) == policyVersion + 1 else { throw bad("applies policy version \(o.id) after \(policyVersion)") }
+                policyVersion += 1
+            case .wrap:
+                guard isChair else { throw bad("changes a key wrap but is not the chair's") }
+            case .manifest:
+                guard isChair else { throw bad("signs a manifest but is not the chair's") }
+                guard old == nil, head(.round, o.id)?.state == RoundState.closed.rawValue else {
+                    throw bad("signs a manifest for round \(o.id), which is not being closed")
+                }
+            case .batch:
+                guard old == nil, !o.deleted else { throw bad("adds batch \(o.id) twice") }
+                guard head(.principal, actor)?.role == Role.evaluator.rawValue else { throw bad("adds batch \(o.id) but \(actor) is not an evaluator") }
+                guard let r = o.round, head(.round, r)?.state == RoundState.open.rawValue else {
+                    throw bad("adds batch \(o.id) to round \(o.round ?? "?"), which is not open at that point")
+                }
+                guard o.evaluator == actor, o.digest != nil, (o.count ?? 0) >= 1 else { throw bad("names batch \(o.id) without its evaluator, digest or size") }
+            }
+            heads[o.key] = new
+        }
+    }
+
+    // MARK: Persistence (the client's state file)
+
+    var json: JSONValue {
+        var o: [String: JSONValue] = [
+            "format": .string("evalvault-client-state/1"), "vault": .string(vaultID), "size": .integer(Int64(size)),
+            "root": .string(Hex.encode(root)), "policy_version": .integer(Int64(policyVersion)),
+            "checkpoint_size": .integer(Int64(checkpointSize)),
+            "heads": .array(heads.keys.sorted().map { heads[$0]!.json }),
+        ]
+        if let chairID { o["chair"] = .string(chairID) }
+        if let chairKey { o["chair_key"] = .string(Base64.encode(chairKey.rawRepresentation)) }
+        if let checkpointNote { o["checkpoint"] = .string(checkpointNote) }
+        if let identityKeyCommitment { o["identity_key_commitment"] = .string(identityKeyCommitment) }
+        return .object(o)
+    }
+
+    init(json v: JSONValue, file: String) throws {
+        let bad = VaultError.invalidData("\(file) is not an evalvault client state file (damaged? move it away to start afresh, and compare the chair's fingerprint again)")
+        guard v["format"]?.stringValue == "evalvault-client-state/1", let vault = v["vault"]?.stringValue,
+              let size = v["size"]?.integerValue, let root = v["root"]?.stringValue.flatMap(Hex.decode), root.count == 32,
+              let pv = v["policy_version"]?.integerValue, let cps = v["checkpoint_size"]?.integerValue,
+              let heads = v["heads"]?.arrayValue else { throw bad }
+        vaultID = vault
+        self.size = Int(size)
+        self.root = root
+        policyVersion = Int(pv)
+        checkpointSize = Int(cps)
+        chairID = v["chair"]?.stringValue
+        if let raw = v["chair_key"]?.stringValue.flatMap(Base64.decode) {
+            guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { throw bad }
+            chairKey = key
+        }
+        checkpointNote = v["checkpoint"]?.stringValue
+        identityKeyCommitment = v["identity_key_commitment"]?.stringValue
+        for h in heads {
+            let o = try ObjectRecord(json: h)
+            self.heads[o.key] = o
+        }
+    }
+}
