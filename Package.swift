@@ -13,7 +13,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // System libraries: OpenSSL 3 (libssl-dev) and SQLite 3 (libsqlite3-dev), found by pkg-config.
@@ -24,10 +23,7 @@ let package = Package(
         // The only module that touches OpenSSL.
         .target(name: "VaultCrypto", dependencies: ["COpenSSL"], swiftSettings: strict),
         // Store, keyring, policy engine, sealing, aggregates, audit.
-        .target(name: "VaultCore", dependencies: [
-            "VaultCrypto", "CSQLite",
-            .product(name: "TOMLKit", package: "TOMLKit"),
-        ], swiftSettings: strict),
+        .target(name: "VaultCore", dependencies: ["VaultCrypto", "CSQLite"], swiftSettings: strict),
         // The command-line tool: thin commands that parse, call VaultCore and print.
         .executableTarget(name: "evalvault", dependencies: [
             "VaultCore",

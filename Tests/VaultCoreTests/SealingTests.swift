@@ -433,7 +433,6 @@ struct RoundFileTests {
     @Test("Fixed: exact parsing and printing")
     func fixed() {
         #expect(Fixed("81.5")?.micros == 81_500_000 && Fixed("-0.25")?.description == "-0.25" && Fixed("100")?.description == "100")
-        #expect(Fixed(double: 0.1) == Fixed("0.1") && Fixed(double: 2.5) == Fixed("2.5"))
         for bad in ["", ".", "1.", ".5", "1e3", "1.0000001", "abc", "1,5", "99999999999999"] { #expect(Fixed(bad) == nil, "\(bad)") }
     }
 }
@@ -487,25 +486,11 @@ struct ShredTests {
 /// Inputs the fuzzers found that used to crash the process; each must now be a clean error.
 @Suite("Fuzzer findings")
 struct FuzzFindingTests {
-    @Test("round files whose table header does not start with a key (toml++ asserted and aborted)",
+    @Test("round files whose table header does not start with a key (toml++, used before our own reader, asserted and aborted)",
           arguments: ["[(", "[=", "[ (", "[é]", "[[(", "[[[", "[ [", "[]", "id = \"x\"\n[ # c\n", "[\t("])
     func tableHeaders(text: String) {
         let e = #expect(throws: VaultError.self) { try RoundFile.parse(text, file: "f.toml") }
         #expect(e?.exitStatus == .dataError && (e?.message.hasPrefix("f.toml:1:") == true || e?.message.hasPrefix("f.toml:2:") == true), "\(e?.message ?? "")")
-    }
-
-    @Test("the TOML subset check: what round files use passes; the rest is refused, located")
-    func precheckLeavesValidTOMLAlone() throws {
-        for text in ["x = [\n  [1, 2],\n  [],\n]\n", "t = '[('\n", "# [(\n", "[a] # [(\n", "[ \"q\" ]\n", "[[b]]\n",
-                     "a.b = -1.5e3\n", "s = \"\\u00e9\\t\"\r\n", "x = [ \"a\", # c\n  \"b\", ]\n", "k = 1_000\n"] {
-            try TOMLSubset.check(text, file: "f.toml")
-        }
-        for (text, fragment) in [("t = \"\"\"\nx\n\"\"\"\n", "multi-line"), ("t = {a = 1}\n", "inline tables"), ("d = 1979-05-27\n", "dates"),
-                                 ("x = 0x1f\n", "dates, hex"), ("x = 01\n", "leading zeros"), ("x = \n", "expected a value"),
-                                 ("x = 1 2\n", "unexpected text"), ("x = [1 2]\n", "expected ','"), ("[a\n", "expected ']'")] {
-            let e = #expect(throws: VaultError.self) { try TOMLSubset.check(text, file: "f.toml") }
-            #expect(e?.message.contains(fragment) == true, "\(text.debugDescription): \(e?.message ?? "")")
-        }
     }
 
     @Test("huge numbers in a round file or a score are refused, not an overflow trap")
@@ -515,7 +500,7 @@ struct FuzzFindingTests {
             let e = #expect(throws: VaultError.self) { try RoundFile.parse(toml, file: "r.toml") }
             #expect(e?.exitStatus == .dataError, "weight \(weight): \(e?.message ?? "")")
         }
-        #expect(Fixed("999999999999.999999") != nil && Fixed("9999999999999") == nil && Fixed(exactly: Int.max) == nil)
+        #expect(Fixed("999999999999.999999") != nil && Fixed("9999999999999") == nil)
         let extreme = RoundFileTests.valid.replacingOccurrences(of: "min = 0\nmax = 100", with: "min = -999999999999\nmax = 999999999999")
         #expect(throws: Never.self) { _ = try? RoundFile.parse(extreme, file: "r.toml") }
     }

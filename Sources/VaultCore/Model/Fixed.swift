@@ -10,15 +10,8 @@ public struct Fixed: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     public init(micros: Int64) { self.micros = micros }
 
-    /// For small constants; values read from files go through `init?(exactly:)`.
+    /// For small constants; values read from files go through `init?(_ text:)`.
     public init(_ integer: Int) { micros = Int64(integer) * Self.scale }
-
-    /// An integer from a file, or nil when it is beyond ±10^12 (found by fuzzing: a huge
-    /// weight used to overflow here).
-    public init?(exactly integer: Int) {
-        guard integer.magnitude < 1_000_000_000_000 else { return nil }
-        micros = Int64(integer) * Self.scale
-    }
 
     /// Parses `-12`, `81.5`, `0.000001`. Refuses exponents, more than six fractional digits,
     /// and more than 12 integer digits (so that ×10^6, and a difference of two, fit in Int64).
@@ -46,20 +39,6 @@ public struct Fixed: Sendable, Hashable, Comparable, CustomStringConvertible {
         guard i == n else { return nil }
         for _ in fracDigits..<Self.fractionDigits { frac *= 10 }
         micros = (negative ? -1 : 1) * (whole * Self.scale + frac)
-    }
-
-    /// From a TOML float: its shortest round-trip text ("0.1", not 0.1000000000000000055…),
-    /// parsed exactly.
-    public init?(double: Double) {
-        guard double.isFinite else { return nil }
-        var text = "\(double)"
-        if text.contains("e") {
-            // Swift writes very small or large doubles in exponent form; those are off any sane grid.
-            guard abs(double) < 1e12, abs(double) >= 1e-6 || double == 0 else { return nil }
-            text = String(format: "%.6f", double)
-            guard Fixed(text).map({ Double($0.micros) / 1e6 == double }) == true else { return nil }
-        }
-        self.init(text)
     }
 
     /// Shortest exact text: `81.5`, `100`, `-0.25`.

@@ -1,155 +1,150 @@
-import Foundation
-import TOMLKit
-
-/// Loads a round file (TOML, design: Command line) and validates every field, with errors located as
-/// `file:line: key: message`. TOMLKit reports syntax errors with their position; for the
-/// checks made after parsing, the line is found by scanning the file for the key.
+/// Loads a round file (TOML, design: Command line) and validates every field. The file is read
+/// by `TOMLReader`, so syntax errors come as `file:line:column: message`; every value keeps its
+/// position, so field errors come as `file:line: key: message` at the value (or at the table's
+/// header when a key is missing). Decimals go from their source text straight into `Fixed`.
 public enum RoundFile {
     public static func load(path: String) throws -> RoundConfig {
-        let bytes = try Files.read(path, what: "round file")
+        let bytes = try Files.read(path, what: "round file", limit: TOMLReader.maxBytes)
         guard let text = String(validating: bytes, as: UTF8.self) else { throw VaultError.invalidData("\(path) is not UTF-8 text") }
         return try parse(text, file: path)
     }
 
     public static func parse(_ text: String, file: String) throws -> RoundConfig {
-        try TOMLSubset.check(text, file: file)
-        let table: TOMLTable
-        do {
-            table = try TOMLTable(string: text)
-        } catch let e as TOMLParseError {
-            throw VaultError.invalidData("\(file):\(e.source.begin.line):\(e.source.begin.column): \(e.description)")
-        } catch {
-            throw VaultError.invalidData("\(file): not a TOML file")
-        }
-        var v = Validator(file: file, lines: text.components(separatedBy: "\n"))
+        let table = try TOMLReader.parse(text, file: file)
+        var v = Validator(file: file)
         let config = v.validate(table)
-        if !v.errors.isEmpty { throw VaultError.invalidData(v.errors.joined(separator: "\n")) }
-        return config!
+        guard v.errors.isEmpty, let config else {
+            throw VaultError.invalidData(v.errors.isEmpty ? "\(file): not a valid round file" : v.errors.joined(separator: "\n"))
+        }
+        return config
     }
 
     struct Validator {
         let file: String
-        let lines: [String]
         var errors: [String] = []
 
-        /// Reports at the line of `key` inside the table `section` (nil: top level; "criteria#2":
-        /// the second [[criteria]]), or at the section header, or with the key path alone.
-        mutating func report(_ path: String, section: String?, key: String?, _ message: String) {
-            let line = locate(section: section, key: key)
-            errors.append("\(file):\(line.map { "\($0):" } ?? "") \(path): \(message)")
+        /// Reports at `position` (a value, or a table's header), or with the key path alone when
+        /// there is nothing to point at (a key missing from the top level).
+        mutating func report(_ path: String, at position: TOMLPosition?, _ message: String) {
+            errors.append("\(file):\(position.map { "\($0.line):" } ?? "") \(path): \(message)")
         }
 
-        func locate(section: String?, key: String?) -> Int? {
-            var current: String? = nil
-            var counts: [String: Int] = [:]
-            var headerLine: Int?
-            for (i, raw) in lines.enumerated() {
-                let l = raw.trimmingCharacters(in: .whitespaces)
-                if l.hasPrefix("[[") , let end = l.range(of: "]]") {
-                    let name = String(l[l.index(l.startIndex, offsetBy: 2)..<end.lowerBound]).trimmingCharacters(in: .whitespaces)
-                    counts[name, default: 0] += 1
-                    current = "\(name)#\(counts[name]!)"
-                } else if l.hasPrefix("["), let end = l.firstIndex(of: "]") {
-                    current = String(l[l.index(after: l.startIndex)..<end]).trimmingCharacters(in: .whitespaces)
-                } else if let key, current == section, l.hasPrefix(key), l.dropFirst(key.count).trimmingCharacters(in: .whitespaces).hasPrefix("=") {
-                    return i + 1
-                }
-                if current == section, headerLine == nil, section != nil, l.hasPrefix("[") { headerLine = i + 1 }
+        mutating func unknownKeys(_ t: TOMLTable, allowed: Set<String>, path: (String) -> String, hint: String) {
+            for entry in t.entries where !allowed.contains(entry.key) {
+                report(path(TOMLReader.display(entry.key)), at: entry.position, hint)
             }
-            return headerLine
         }
 
-        mutating func string(_ t: TOMLTable, _ key: String, path: String, section: String?, required: Bool = true) -> String? {
+        mutating func string(_ t: TOMLTable, _ key: String, path: String, required: Bool = true) -> String? {
             guard let value = t[key] else {
-                if required { report(path, section: section, key: nil, "\(key) is missing") }
+                if required { report(path, at: t.position, "\(key) is missing") }
                 return nil
             }
-            guard let s = value.string else { report(path, section: section, key: key, "must be a string"); return nil }
+            guard let s = value.string else { report(path, at: value.position, "must be a string"); return nil }
             return s
         }
 
-        mutating func decimal(_ t: TOMLTable, _ key: String, path: String, section: String?) -> Fixed? {
-            guard let value = t[key] else { report(path, section: section, key: nil, "\(key) is missing"); return nil }
-            if let i = value.int, let f = Fixed(exactly: i) { return f }
-            if let d = value.double, let f = Fixed(double: d) { return f }
-            report(path, section: section, key: key, "must be a number with at most \(Fixed.fractionDigits) decimal places")
-            return nil
+        mutating func decimal(_ t: TOMLTable, _ key: String, path: String) -> Fixed? {
+            guard let value = t[key] else { report(path, at: t.position, "\(key) is missing"); return nil }
+            guard let f = value.fixed else { report(path, at: value.position, "must be a number (found \(value.kindName))"); return nil }
+            return f
         }
 
         mutating func validate(_ t: TOMLTable) -> RoundConfig? {
-            for key in t.keys where !["id", "title", "teams", "reveal", "criteria"].contains(key) {
-                report(key, section: nil, key: key, "unknown key (expected id, title, teams, [reveal], [[criteria]])")
-            }
-            let id = string(t, "id", path: "id", section: nil)
-            if let id, !Identifier.isValid(id) { report("id", section: nil, key: "id", "\"\(id)\" is not a valid round id (letters, digits, '-', '_', '.')") }
-            let title = string(t, "title", path: "title", section: nil, required: false) ?? id ?? ""
+            unknownKeys(t, allowed: ["id", "title", "teams", "reveal", "criteria"], path: { $0 },
+                        hint: "unknown key (expected id, title, teams, [reveal], [[criteria]])")
+            let id = string(t, "id", path: "id")
+            if let id, !Identifier.isValid(id) { report("id", at: t["id"]?.position, "\"\(id)\" is not a valid round id (letters, digits, '-', '_', '.')") }
+            let title = string(t, "title", path: "title", required: false) ?? id ?? ""
 
             var teams: [String] = []
-            if let arr = t["teams"]?.array {
-                for (i, v) in arr.enumerated() {
-                    guard let s = v.string, Identifier.isValid(s) else { report("teams[\(i + 1)]", section: nil, key: "teams", "must be a team id (letters, digits, '-', '_', '.')"); continue }
-                    if teams.contains(s) { report("teams", section: nil, key: "teams", "team \"\(s)\" is listed twice") }
-                    teams.append(s)
+            var seenTeams: Set<String> = []
+            if let value = t["teams"] {
+                if let list = value.array {
+                    for (i, v) in list.enumerated() {
+                        guard let s = v.string, Identifier.isValid(s) else {
+                            report("teams[\(i + 1)]", at: v.position, "must be a team id (letters, digits, '-', '_', '.')")
+                            continue
+                        }
+                        if !seenTeams.insert(s).inserted { report("teams", at: v.position, "team \"\(s)\" is listed twice") }
+                        teams.append(s)
+                    }
+                    if list.isEmpty { report("teams", at: value.position, "needs at least one team") }
+                } else {
+                    report("teams", at: value.position, "must be a list of team ids")
                 }
-                if arr.count == 0 { report("teams", section: nil, key: "teams", "needs at least one team") }
             } else {
-                report("teams", section: nil, key: t["teams"] == nil ? nil : "teams", t["teams"] == nil ? "teams is missing" : "must be a list of team ids")
+                report("teams", at: nil, "teams is missing")
             }
 
             var holders: [PrincipalID] = []
             var threshold = 0
-            if let r = t["reveal"]?.table {
-                for key in r.keys where !["holders", "threshold"].contains(key) { report("reveal.\(key)", section: "reveal", key: key, "unknown key") }
-                if let arr = r["holders"]?.array {
-                    for (i, v) in arr.enumerated() {
-                        guard let s = v.string, let pid = try? PrincipalID(s) else { report("reveal.holders[\(i + 1)]", section: "reveal", key: "holders", "must be a principal id"); continue }
-                        if holders.contains(pid) { report("reveal.holders", section: "reveal", key: "holders", "holder \(pid) is listed twice") }
-                        holders.append(pid)
+            if let value = t["reveal"], let r = value.table {
+                unknownKeys(r, allowed: ["holders", "threshold"], path: { "reveal.\($0)" }, hint: "unknown key")
+                var seen: Set<PrincipalID> = []
+                if let hv = r["holders"] {
+                    if let list = hv.array {
+                        for (i, v) in list.enumerated() {
+                            guard let s = v.string, let pid = try? PrincipalID(s) else {
+                                report("reveal.holders[\(i + 1)]", at: v.position, "must be a principal id")
+                                continue
+                            }
+                            if !seen.insert(pid).inserted { report("reveal.holders", at: v.position, "holder \(pid) is listed twice") }
+                            holders.append(pid)
+                        }
+                        if list.isEmpty { report("reveal.holders", at: hv.position, "needs at least one holder") }
+                    } else {
+                        report("reveal.holders", at: hv.position, "must be a list of principal ids")
                     }
-                    if arr.count == 0 { report("reveal.holders", section: "reveal", key: "holders", "needs at least one holder") }
                 } else {
-                    report("reveal.holders", section: "reveal", key: nil, "holders is missing or not a list")
+                    report("reveal.holders", at: r.position, "holders is missing")
                 }
-                if let k = r["threshold"]?.int {
-                    threshold = k
-                    if k < 1 { report("reveal.threshold", section: "reveal", key: "threshold", "must be at least 1") }
-                    else if !holders.isEmpty && k > holders.count { report("reveal.threshold", section: "reveal", key: "threshold", "is \(k) but there are only \(holders.count) holders") }
+                if let tv = r["threshold"] {
+                    if let k = tv.integer {
+                        threshold = k
+                        if k < 1 { report("reveal.threshold", at: tv.position, "must be at least 1") }
+                        else if !holders.isEmpty && k > holders.count { report("reveal.threshold", at: tv.position, "is \(k) but there are only \(holders.count) holders") }
+                    } else {
+                        report("reveal.threshold", at: tv.position, "must be a whole number (found \(tv.kindName))")
+                    }
                 } else {
-                    report("reveal.threshold", section: "reveal", key: r["threshold"] == nil ? nil : "threshold", "threshold is missing or not a whole number")
+                    report("reveal.threshold", at: r.position, "threshold is missing")
                 }
+            } else if let value = t["reveal"] {
+                report("reveal", at: value.position, "must be the table [reveal] (holders, threshold), not \(value.kindName)")
             } else {
-                report("reveal", section: nil, key: nil, "the [reveal] table (holders, threshold) is missing")
+                report("reveal", at: nil, "the [reveal] table (holders, threshold) is missing")
             }
 
             var criteria: [Criterion] = []
-            if let arr = t["criteria"]?.array, arr.count > 0 {
-                for (i, v) in arr.enumerated() {
-                    let section = "criteria#\(i + 1)"
+            var seenCriteria: Set<String> = []
+            if let value = t["criteria"], let list = value.tables {
+                for (i, c) in list.enumerated() {
                     let path = "criteria[\(i + 1)]"
-                    guard let c = v.table else { report(path, section: section, key: nil, "must be a table"); continue }
-                    for key in c.keys where !["id", "title", "weight", "min", "max", "step"].contains(key) {
-                        report("\(path).\(key)", section: section, key: key, "unknown key")
-                    }
-                    let cid = string(c, "id", path: "\(path).id", section: section)
-                    if let cid, !Identifier.isValid(cid) { report("\(path).id", section: section, key: "id", "\"\(cid)\" is not a valid criterion id") }
-                    if let cid, criteria.contains(where: { $0.id == cid }) { report("\(path).id", section: section, key: "id", "criterion \"\(cid)\" is defined twice") }
-                    let ctitle = string(c, "title", path: "\(path).title", section: section, required: false) ?? cid ?? ""
-                    let weight = decimal(c, "weight", path: "\(path).weight", section: section)
-                    let min = decimal(c, "min", path: "\(path).min", section: section)
-                    let max = decimal(c, "max", path: "\(path).max", section: section)
-                    let step = decimal(c, "step", path: "\(path).step", section: section)
-                    if let weight, weight.micros <= 0 { report("\(path).weight", section: section, key: "weight", "must be greater than 0 (is \(weight))") }
-                    if let min, let max, min >= max { report("\(path).min", section: section, key: "min", "must be less than max (\(min) ≥ \(max))") }
-                    if let step, step.micros <= 0 { report("\(path).step", section: section, key: "step", "must be greater than 0 (is \(step))") }
+                    unknownKeys(c, allowed: ["id", "title", "weight", "min", "max", "step"], path: { "\(path).\($0)" }, hint: "unknown key")
+                    let cid = string(c, "id", path: "\(path).id")
+                    if let cid, !Identifier.isValid(cid) { report("\(path).id", at: c["id"]?.position, "\"\(cid)\" is not a valid criterion id") }
+                    if let cid, !seenCriteria.insert(cid).inserted { report("\(path).id", at: c["id"]?.position, "criterion \"\(cid)\" is defined twice") }
+                    let ctitle = string(c, "title", path: "\(path).title", required: false) ?? cid ?? ""
+                    let weight = decimal(c, "weight", path: "\(path).weight")
+                    let min = decimal(c, "min", path: "\(path).min")
+                    let max = decimal(c, "max", path: "\(path).max")
+                    let step = decimal(c, "step", path: "\(path).step")
+                    if let weight, weight.micros <= 0 { report("\(path).weight", at: c["weight"]?.position, "must be greater than 0 (is \(weight))") }
+                    if let min, let max, min >= max { report("\(path).min", at: c["min"]?.position, "must be less than max (\(min) ≥ \(max))") }
+                    if let step, step.micros <= 0 { report("\(path).step", at: c["step"]?.position, "must be greater than 0 (is \(step))") }
+                    // The reader bounds numbers to 12 whole digits, so these differences fit in Int64.
                     if let min, let max, let step, min < max, step.micros > 0, (max.micros - min.micros) % step.micros != 0 {
-                        report("\(path).step", section: section, key: "step", "\(step) does not divide the range \(min) to \(max)")
+                        report("\(path).step", at: c["step"]?.position, "\(step) does not divide the range \(min) to \(max)")
                     }
                     if let cid, let weight, let min, let max, let step {
                         criteria.append(Criterion(id: cid, title: ctitle, weight: weight, min: min, max: max, step: step))
                     }
                 }
+            } else if let value = t["criteria"] {
+                report("criteria", at: value.position, "must be [[criteria]] tables, one per criterion (found \(value.kindName))")
             } else {
-                report("criteria", section: nil, key: nil, "at least one [[criteria]] table is needed")
+                report("criteria", at: nil, "at least one [[criteria]] table is needed")
             }
             guard errors.isEmpty, let id else { return nil }
             return RoundConfig(id: id, title: title, teams: teams, criteria: criteria, reveal: RevealRule(holders: holders, threshold: threshold))
