@@ -191,13 +191,13 @@ struct AuditOnce: ParsableCommand {
         }
         let bulk = max(0, entries - committed)
         var t = Date()
-        try b.vault.database.transaction {
+        try b.vault.write {
             for i in 0..<bulk { try b.vault.appendAudit(record(i), signer: b.chair.keys.signing) }
         }
         print("result append_per_s \(Double(bulk) / Date().timeIntervalSince(t))")
         t = Date()
         for i in 0..<(entries - bulk) {
-            try b.vault.database.transaction { try b.vault.appendAudit(record(bulk + i), signer: b.chair.keys.signing) }
+            try b.vault.write { try b.vault.appendAudit(record(bulk + i), signer: b.chair.keys.signing) }
         }
         print("result append_committed_per_s \(Double(entries - bulk) / Date().timeIntervalSince(t))")
 

@@ -179,27 +179,21 @@ extension Vault {
         let teamNames = NameTable(round.config.teams), criterionNames = NameTable(round.config.criteria.map(\.id))
         let teamFields = round.config.teams.map(CanonicalEncoder.field), criterionFields = round.config.criteria.map { CanonicalEncoder.field($0.id) }
         let stepCounts = round.config.criteria.map(\.stepCount)
-        let batchRows = try database.prepare("SELECT id, enc, count, trailer FROM batches WHERE round = ? ORDER BY id").bind(round.id)
-        let sealRows = try database.prepare("SELECT seq, team, criterion, ct FROM seals WHERE batch = ? ORDER BY seq")
+        let cursor = try batchCursor(round: round.id)
 
         /// Reads batches until the group holds about 64k scores (or the round ends).
-        var exhausted = false  // stepping a finished statement again would restart it
         func readGroup() throws -> BatchGroup {
             var g = BatchGroup()
-            while !exhausted && g.scoreCount < 65_536 {
-                guard try batchRows.step() else { exhausted = true; break }
-                let batchID = batchRows.blob(0), enc = batchRows.blob(1), count = batchRows.int(2), trailer = batchRows.blob(3)
+            while g.scoreCount < 65_536, let b = try cursor.next() {
                 let start = g.scoreCount
-                sealRows.reset()
-                try sealRows.bind(batchID)
-                while try sealRows.step() {
-                    g.seq.append(sealRows.int(0))
-                    g.team.append(Int32(sealRows.withBytes(1) { teamNames.index(of: $0) } ?? -1))
-                    g.criterion.append(Int32(sealRows.withBytes(2) { criterionNames.index(of: $0) } ?? -1))
-                    sealRows.withBytes(3) { g.ct.append(contentsOf: $0) }
+                try cursor.scores(of: b.id) { seq, team, criterion, ct in
+                    g.seq.append(seq)
+                    g.team.append(Int32(teamNames.index(of: team) ?? -1))
+                    g.criterion.append(Int32(criterionNames.index(of: criterion) ?? -1))
+                    g.ct.append(contentsOf: ct)
                     g.ctEnds.append(g.ct.count)
                 }
-                g.batches.append(.init(id: batchID, enc: enc, count: count, trailer: trailer, rows: start..<g.scoreCount))
+                g.batches.append(.init(id: b.id, enc: b.enc, count: b.count, trailer: b.trailer, rows: start..<g.scoreCount))
             }
             return g
         }

@@ -1,4 +1,3 @@
-import CSQLite
 import Dispatch
 import Foundation
 import VaultCrypto
@@ -250,20 +249,14 @@ extension Vault {
                 throw VaultError.usage("round \(roundID) is \(now.state.rawValue); nothing can be sealed into it any more")
             }
             // The batch row goes first (the seals reference it); its trailer is set last.
-            try database.prepare("INSERT INTO batches (id, round, enc, count, trailer) VALUES (?, ?, ?, ?, ?)")
-                .bind(batchID, roundID, sender.encapsulatedKey, count, [UInt8]()).run()
-            let insert = try database.prepare("INSERT INTO seals (batch, seq, team, criterion, ct) VALUES (?, ?, ?, ?, ?)")
-            try insert.bind(batchID)
+            try insertBatchRow(id: batchID, round: roundID, enc: sender.encapsulatedKey, count: count)
+            let insert = try scoreInserter(batch: batchID)
             /// Inserts the rows of `chunk`; runs on whichever thread the pipeline gives it, alone on the connection.
             func store(_ chunk: SealChunk) throws {
                 for (n, i) in chunk.rows.enumerated() {
                     try teamText[teamOf[Int(rowTeam[i])]].withUnsafeBytes { team in
                         try criterionText[criterionOf[Int(rowCriterion[i])]].withUnsafeBytes { criterion in
-                            try insert.bind(2, int64: Int64(i))
-                            try insert.bind(3, text: team)
-                            try insert.bind(4, text: criterion)
-                            try insert.bind(5, blob: chunk.ciphertext(n))
-                            try insert.stepDone()
+                            try insert.add(seq: i, team: team, criterion: criterion, ciphertext: chunk.ciphertext(n))
                         }
                     }
                 }
@@ -287,13 +280,13 @@ extension Vault {
                 swap(&spare, &current)
             }
             if let last = pending { try store(last); progress?(count, count) }
-            insert.reset()
+            insert.finish()
 
             let signedDigest = digest.finalize()
             let trailer = try sender.seal(SealFormat.trailerPlaintext(.init(evaluator: actor.id.rawValue, time: time,
                                                                             signature: try actor.keys.signing.signature(for: signedDigest))),
                                           authenticating: SealFormat.trailerAAD(vaultID: id, roundID: roundID, batchID: batchID, count: count))
-            try database.prepare("UPDATE batches SET trailer = ? WHERE id = ?").bind(trailer, batchID).run()
+            try setBatchTrailer(trailer, of: batchID)
             // The entry names the batch and the digest its evaluator signed, so a seal is
             // accounted one to one: no batch without its entry, no entry without its batch.
             let record = Self.batchRecord(id: batchID, round: roundID, enc: sender.encapsulatedKey, count: count, trailer: trailer,

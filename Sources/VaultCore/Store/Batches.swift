@@ -1,7 +1,7 @@
 import Foundation
 import VaultCrypto
 
-/// Batches and manifests in vault.db, each checked against the signed log: a seal's entry names
+/// Batches, their scores and manifests in vault.db, each checked against the signed log: a seal's entry names
 /// its batch (id, row digest, the digest its evaluator signed, its size), and a closed round's
 /// manifest lists exactly the batches it counts (design: invariants 10 and 11).
 extension Vault {
@@ -72,5 +72,79 @@ extension Vault {
             throw VaultError.integrity("\(what) is not this round's")
         }
         return manifest
+    }
+
+    // MARK: Writing a batch (inside the seal's `write`)
+
+    /// The batch row goes first (its scores reference it); its trailer is set last.
+    func insertBatchRow(id batchID: [UInt8], round: String, enc: [UInt8], count: Int) throws {
+        try database.prepare("INSERT INTO batches (id, round, enc, count, trailer) VALUES (?, ?, ?, ?, ?)")
+            .bind(batchID, round, enc, count, [UInt8]()).run()
+    }
+
+    func setBatchTrailer(_ trailer: [UInt8], of batchID: [UInt8]) throws {
+        try database.prepare("UPDATE batches SET trailer = ? WHERE id = ?").bind(trailer, batchID).run()
+    }
+
+    func scoreInserter(batch batchID: [UInt8]) throws -> ScoreInserter { try ScoreInserter(database: database, batch: batchID) }
+
+    /// Reads a round's stored batches in id order, and each one's scores in position order.
+    func batchCursor(round: String) throws -> BatchCursor { try BatchCursor(database: database, round: round) }
+}
+
+/// One prepared insert for a batch's scores, reused for every row (a bulk seal stores a million).
+final class ScoreInserter {
+    private let statement: Statement
+
+    init(database: Database, batch: [UInt8]) throws {
+        statement = try database.prepare("INSERT INTO seals (batch, seq, team, criterion, ct) VALUES (?, ?, ?, ?, ?)")
+        try statement.bind(batch)
+    }
+
+    func add(seq: Int, team: UnsafeRawBufferPointer, criterion: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer) throws {
+        try statement.bind(2, int64: Int64(seq))
+        try statement.bind(3, text: team)
+        try statement.bind(4, text: criterion)
+        try statement.bind(5, blob: ciphertext)
+        try statement.stepDone()
+    }
+
+    func finish() { statement.reset() }
+}
+
+/// A round's batches as stored, read one at a time; the scores of each read without copying
+/// (the hot path of a reveal).
+final class BatchCursor {
+    struct Row {
+        let id: [UInt8], enc: [UInt8], count: Int, trailer: [UInt8]
+    }
+
+    private let batches: Statement
+    private let scores: Statement
+    /// Stepping a finished statement again would restart it.
+    private var exhausted = false
+
+    init(database: Database, round: String) throws {
+        batches = try database.prepare("SELECT id, enc, count, trailer FROM batches WHERE round = ? ORDER BY id").bind(round)
+        scores = try database.prepare("SELECT seq, team, criterion, ct FROM seals WHERE batch = ? ORDER BY seq")
+    }
+
+    func next() throws -> Row? {
+        guard !exhausted, try batches.step() else { exhausted = true; return nil }
+        return Row(id: batches.blob(0), enc: batches.blob(1), count: batches.int(2), trailer: batches.blob(3))
+    }
+
+    /// Calls `body` with each stored score of `batch`: position, team, criterion, ciphertext (the
+    /// buffers are valid only during the call).
+    func scores(of batch: [UInt8], _ body: (Int, UnsafeRawBufferPointer, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
+        scores.reset()
+        try scores.bind(batch)
+        while try scores.step() {
+            try scores.withBytes(1) { team in
+                try scores.withBytes(2) { criterion in
+                    try scores.withBytes(3) { ct in try body(scores.int(0), team, criterion, ct) }
+                }
+            }
+        }
     }
 }

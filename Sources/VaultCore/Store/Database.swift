@@ -72,6 +72,9 @@ public final class Database {
         }
     }
 
+    /// Moves the WAL into the database and truncates it, so nothing deleted lingers there.
+    public func truncateWAL() throws { try execute("PRAGMA wal_checkpoint(TRUNCATE)") }
+
     public var userVersion: Int {
         get throws {
             let s = try prepare("PRAGMA user_version")

@@ -19,12 +19,10 @@ extension Vault {
                                           details: ["reason": .string(reason)]), signer: actor.keys.signing)
             throw error
         }
-        if try database.prepare("SELECT 1 FROM principals WHERE id = ?").bind(pid.rawValue).step() {
+        if try principalRowExists(pid) {
             try refuse(.usage("a principal \(pid) already exists"), "id taken")
         }
-        let sameKey = try database.prepare("SELECT id FROM principals WHERE x25519_pub = ? OR ed25519_pub = ?")
-            .bind(publicKeys.agreement.rawRepresentation, publicKeys.signing.rawRepresentation)
-        if try sameKey.step() { try refuse(.usage("this public key is already enrolled as \(sameKey.text(0))"), "key reused") }
+        if let holder = try principalID(enrolling: publicKeys) { try refuse(.usage("this public key is already enrolled as \(holder)"), "key reused") }
         if role == .chair { try refuse(.usage("a vault has one chair, made by `evalvault init`"), "second chair") }
         for c in conflicts where !Identifier.isValid(c) { try refuse(.usage("conflict \"\(c.prefix(64))\" is not a valid team id"), "bad conflict") }
         let identityKey = try unwrapIdentityKey(as: actor.id, keys: actor.keys)
@@ -65,11 +63,9 @@ extension Vault {
             guard p.enabled != enabled else { throw VaultError.usage("principal \(pid) is already \(enabled ? "enabled" : "disabled")") }
             let changed = Principal(id: p.id, role: p.role, publicKeys: p.publicKeys, identityCiphertext: p.identityCiphertext,
                                     conflicts: p.conflicts, enabled: enabled, version: p.version + 1)
-            let sig = try actor.keys.signing.signature(for: changed.signedBytes(vaultID: id))
-            try database.prepare("UPDATE principals SET enabled = ?, version = ?, chair_sig = ? WHERE id = ?")
-                .bind(enabled, changed.version, sig, pid.rawValue).run()
+            let record = try update(changed, signedBy: actor.keys.signing)
             try appendAudit(AuditRecord(actor: actor, action: action, target: target, decision: decision), signer: actor.keys.signing,
-                            objects: [changed.objectRecord(vaultID: id)])
+                            objects: [record])
         }
     }
 

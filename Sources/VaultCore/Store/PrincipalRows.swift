@@ -1,0 +1,88 @@
+import Foundation
+import VaultCrypto
+
+/// Principal rows in vault.db, each checked against the log and the chair's signature on load.
+extension Vault {
+    /// Stores a principal with the chair's signature over every field; returns the record its
+    /// log entry must carry.
+    @discardableResult
+    func insert(_ p: Principal, signedBy chairKey: Curve25519.Signing.PrivateKey) throws -> ObjectRecord {
+        let sig = try chairKey.signature(for: p.signedBytes(vaultID: id))
+        let conflictsJSON = String(decoding: try JSONEncoder().encode(p.conflicts), as: UTF8.self)
+        try database.prepare("""
+            INSERT INTO principals (id, role, x25519_pub, ed25519_pub, identity_ct, conflicts, enabled, version, chair_sig)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).bind(p.id.rawValue, p.role.rawValue, p.publicKeys.agreement.rawRepresentation, p.publicKeys.signing.rawRepresentation,
+                      p.identityCiphertext, conflictsJSON, p.enabled, p.version, sig).run()
+        return p.objectRecord(vaultID: id)
+    }
+
+    /// Loads a principal and checks it twice: its row must be the version the log's latest entry
+    /// for it records, and carry the chair's signature. A row that does not verify is an
+    /// integrity failure, never silently used.
+    public func principal(_ pid: PrincipalID, verifiedWith chairKey: Curve25519.Signing.PublicKey) throws -> Principal {
+        let s = try database.prepare("""
+            SELECT role, x25519_pub, ed25519_pub, identity_ct, conflicts, enabled, version, chair_sig FROM principals WHERE id = ?
+            """).bind(pid.rawValue)
+        guard try s.step() else {
+            try vouch(.principal, pid.rawValue, row: nil, what: "principal \(pid)")
+            throw VaultError.notFound("no principal \(pid) in this vault")
+        }
+        guard let role = Role(rawValue: s.text(0)),
+              let conflicts = try? JSONDecoder().decode([String].self, from: Data(s.text(4).utf8)) else {
+            throw VaultError.integrity("principal \(pid) has a malformed record")
+        }
+        let p = Principal(id: pid, role: role, publicKeys: try PublicKeys(agreementRaw: s.blob(1), signingRaw: s.blob(2)),
+                          identityCiphertext: s.optionalBlob(3), conflicts: conflicts, enabled: s.int(5) == 1, version: s.int(6))
+        try vouch(.principal, pid.rawValue, row: SHA256.hash(data: p.signedBytes(vaultID: id)), what: "principal \(pid)")
+        guard chairKey.isValidSignature(s.blob(7), for: p.signedBytes(vaultID: id)) else {
+            throw VaultError.integrity("the chair's signature on principal \(pid) does not verify")
+        }
+        return p
+    }
+
+    /// The `enrolled` detail of an audit entry: binds the principal's signing key into the log,
+    /// so an exported log's signer list can be checked against the log itself.
+    static func enrolment(_ p: Principal) -> JSONValue {
+        .object(["id": .string(p.id.rawValue), "role": .string(p.role.rawValue),
+                 "ed25519": .string(Base64.encode(p.publicKeys.signing.rawRepresentation)),
+                 "x25519": .string(Base64.encode(p.publicKeys.agreement.rawRepresentation))])
+    }
+
+    /// Every principal, each checked against the log and the chair's signature, sorted by id:
+    /// those with a row and those the log records (a deleted row is an integrity error).
+    public func allPrincipals(verifiedWith chairKey: Curve25519.Signing.PublicKey) throws -> [Principal] {
+        let s = try database.prepare("SELECT id FROM principals ORDER BY id")
+        var ids = Set(log.heads.values.filter { $0.kind == .principal }.map(\.id))
+        while try s.step() { ids.insert(s.text(0)) }
+        return try ids.sorted().map { raw in
+            guard let pid = try? PrincipalID(raw) else { throw VaultError.integrity("vault.db holds a malformed principal id") }
+            return try principal(pid, verifiedWith: chairKey)
+        }
+    }
+
+    /// The chair's id, as the log's first entry records it.
+    public func chairID() throws -> PrincipalID {
+        guard let chair = log.chairID else { throw VaultError.integrity("the vault's log has no creation entry") }
+        return try PrincipalID(chair)
+    }
+
+    /// Re-signs and stores a changed principal (a higher version); returns its log record.
+    func update(_ p: Principal, signedBy chairKey: Curve25519.Signing.PrivateKey) throws -> ObjectRecord {
+        let sig = try chairKey.signature(for: p.signedBytes(vaultID: id))
+        try database.prepare("UPDATE principals SET enabled = ?, version = ?, chair_sig = ? WHERE id = ?")
+            .bind(p.enabled, p.version, sig, p.id.rawValue).run()
+        return p.objectRecord(vaultID: id)
+    }
+
+    func principalRowExists(_ pid: PrincipalID) throws -> Bool {
+        try database.prepare("SELECT 1 FROM principals WHERE id = ?").bind(pid.rawValue).step()
+    }
+
+    /// Who already holds either of these public keys, if anyone (a key is enrolled once).
+    func principalID(enrolling keys: PublicKeys) throws -> String? {
+        let s = try database.prepare("SELECT id FROM principals WHERE x25519_pub = ? OR ed25519_pub = ?")
+            .bind(keys.agreement.rawRepresentation, keys.signing.rawRepresentation)
+        return try s.step() ? s.text(0) : nil
+    }
+}
