@@ -86,9 +86,9 @@ struct PrepareSeal: ParsableCommand {
     func run() throws {
         let criteria = 100, teams = max(1, (scores + criteria - 1) / criteria)
         let b = try BenchVault(dir: dir, chairKDF: try Scrypt.Parameters(log2N: 10))
-        try b.openRound(teams: teams, criteria: criteria)
-        try b.openRound("I", teams: 8, criteria: 5)
         _ = try b.evaluator("ev-1", kdf: .interactive)  // the real cost: `seal` pays it once per run
+        try b.openRound(teams: teams, criteria: criteria)  // the panel: the evaluators enrolled now
+        try b.openRound("I", teams: 8, criteria: 5)
         let csv = try TextFile(dir + "/scores.csv"), rows = try TextFile(dir + "/scores-rows.csv")
         try csv.write("team,criterion,score\n")
         var stream = ScoreStream(seed: 42)
@@ -111,13 +111,13 @@ struct PrepareReveal: ParsableCommand {
 
     func run() throws {
         let b = try BenchVault(dir: dir, chairKDF: .interactive)  // `reveal` pays the chair's real KDF
-        try b.openRound(teams: teams, criteria: criteria)
         let rows = try TextFile(dir + "/reveal-rows.csv")
         var stream = ScoreStream(seed: 7)
         let cheap = try Scrypt.Parameters(log2N: 10)
-        for e in 0..<evaluators {
+        let panel = try (0..<evaluators).map { e in try b.evaluator(String(format: "ev-%05d", e), kdf: cheap) }
+        try b.openRound(teams: teams, criteria: criteria)  // the panel: the evaluators enrolled now
+        for (e, actor) in panel.enumerated() {
             let id = String(format: "ev-%05d", e)
-            let actor = try b.evaluator(id, kdf: cheap)
             var inputs: [ScoreInput] = []
             inputs.reserveCapacity(teams * criteria)
             for t in 0..<teams {

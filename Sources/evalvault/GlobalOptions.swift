@@ -89,13 +89,13 @@ struct CoHolderOptions: ParsableArguments {
         _ = try Self.pairs(withKeys, option: "--with-key")
     }
 
-    func authenticate(in vault: Vault, round: String) throws -> [Actor] {
+    func authenticate(in vault: Vault, action: String = "reveal", target: String) throws -> [Actor] {
         let files = try Self.pairs(withPassphraseFiles, option: "--with-passphrase-file")
         let keys = try Self.pairs(withKeys, option: "--with-key")
         return try with.map { id in
             try vault.authenticate(try PrincipalID(id), keyPath: keys[id],
                                    passphrase: PassphraseSource(file: files[id], environmentVariable: PassphraseSource.variable(forCoHolder: id), subject: id),
-                                   action: "reveal", target: "round/\(round)")
+                                   action: action, target: target)
         }
     }
 }

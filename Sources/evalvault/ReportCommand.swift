@@ -20,7 +20,7 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         let (vault, actor) = try global.authenticate(action: "reveal", target: "round/\(round)")
-        let coHolders = try holders.authenticate(in: vault, round: round)
+        let coHolders = try holders.authenticate(in: vault, target: "round/\(round)")
         let html = try vault.report(round: round, advance: advance, actor: actor, coHolders: coHolders)
         try Files.writeAtomically(html, to: out, mode: 0o644, overwrite: true)
         Output.line("wrote the report of round \(round) to \(out)")

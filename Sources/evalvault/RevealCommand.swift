@@ -45,7 +45,7 @@ struct RevealCommand: ParsableCommand {
 
     func run() throws {
         let (vault, actor) = try global.authenticate(action: "reveal", target: "round/\(round)")
-        let coHolders = try holders.authenticate(in: vault, round: round)
+        let coHolders = try holders.authenticate(in: vault, target: "round/\(round)")
         let request = RevealRequest(round: round, stat: Statistic(rawValue: stat)!, by: by.split(separator: ",").map(String.init),
                                     trim: trim.flatMap(Fixed.init), advance: advance, precision: precision, format: RevealFormat(rawValue: format)!)
         let bar = Output.ProgressBar(label: "verifying")

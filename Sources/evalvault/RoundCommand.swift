@@ -35,15 +35,23 @@ struct RoundCommand: ParsableCommand {
 
     struct Open: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Open a round for sealing: makes its key pair and wraps the key to the holders (chair).",
-            discussion: "Example:\n  evalvault round open 2025-R1 --as chair")
+            abstract: "Open a round for sealing, with k of its reveal holders approving its panel (chair).",
+            discussion: """
+                Fixes the panel — the evaluators who may seal: the round file's `panel` list, or every enrolled, enabled evaluator now — and needs the round's threshold of reveal holders, the chair and each co-holder with --with, to approve it. Then makes the round's key pair and wraps the key (or its shares) to the holders.
+
+                Examples:
+                  evalvault round open 2025-R1 --as chair --with cm-1
+                  evalvault round open R1 --as chair           # a round whose threshold is 1
+                """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The round id.") var id: String
+        @OptionGroup var holders: CoHolderOptions
 
         func run() throws {
             let (vault, actor) = try global.authenticate(action: "round.open", target: "round/\(id)")
-            let r = try vault.openRound(id, actor: actor)
-            Output.line("opened round \(id) under policy version \(r.policyVersion ?? 0); reveal needs \(r.config.reveal.threshold) of \(r.config.reveal.holders.map(\.rawValue).joined(separator: ", "))")
+            let coHolders = try holders.authenticate(in: vault, action: "round.open", target: "round/\(id)")
+            let r = try vault.openRound(id, actor: actor, coHolders: coHolders)
+            Output.line("opened round \(id) under policy version \(r.policyVersion ?? 0); panel: \(r.panel.map(\.rawValue).joined(separator: ", ")); reveal needs \(r.config.reveal.threshold) of \(r.config.reveal.holders.map(\.rawValue).joined(separator: ", "))")
         }
     }
 
@@ -112,6 +120,7 @@ struct RoundCommand: ParsableCommand {
             Output.line("state: \(r.state.rawValue)\(r.policyVersion.map { ", governed by policy version \($0) (the version it opened under)" } ?? ", governed by the policy in force until it opens")")
             Output.line("teams: \(r.config.teams.joined(separator: ", "))")
             Output.line("reveal: \(r.config.reveal.threshold) of \(r.config.reveal.holders.map(\.rawValue).joined(separator: ", "))")
+            Output.line("panel: \(r.state == .draft ? (r.config.panel.map { $0.map(\.rawValue).joined(separator: ", ") + " (fixed when it opens)" } ?? "the enrolled evaluators when it opens") : r.panel.map(\.rawValue).joined(separator: ", "))")
             Output.line("sealed: \(c.scores) scores in \(c.batches) batches")
             Output.line("")
             Output.table(["criterion", "title", "weight", "min", "max", "step"], r.config.criteria.map {

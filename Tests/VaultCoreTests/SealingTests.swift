@@ -71,7 +71,8 @@ final class RoundFixture: @unchecked Sendable {
             step = 1
             """
         try vault.createRound(try RoundFile.parse(toml, file: "r.toml"), actor: try actor("chair"))
-        if open { _ = try vault.openRound(id, actor: try actor("chair")) }
+        // k of the holders approve the panel: here all of them take part.
+        if open { _ = try vault.openRound(id, actor: try actor("chair"), coHolders: try holders.filter { $0 != "chair" }.map { try actor($0) }) }
     }
 
     @discardableResult
@@ -248,7 +249,7 @@ struct SealingTests {
                   try forger.signing.signature(for: fakeChair.signedBytes(vaultID: f.vault.id))).run()
         let round = try f.vault.round("R1", verifiedWith: chair.publicKeys.signing)
         let evil = Curve25519.KeyAgreement.PrivateKey()
-        let swapped = Round(config: round.config, state: .open, policyVersion: round.policyVersion, publicKey: evil.publicKey, version: round.version + 1)
+        let swapped = Round(config: round.config, state: .open, policyVersion: round.policyVersion, publicKey: evil.publicKey, version: round.version + 1, panel: round.panel)
         try f.vault.database.prepare("UPDATE rounds SET public_key = ?, version = ?, chair_sig = ? WHERE id = 'R1'")
             .bind(evil.publicKey.rawRepresentation, swapped.version, try forger.signing.signature(for: swapped.signedBytes(vaultID: f.vault.id))).run()
         let e = #expect(throws: VaultError.self) { try f.seal("ev-1", [("upstage", "safety", "3")]) }

@@ -160,7 +160,7 @@ struct UntrustedFolderTests {
         let fake = PrivateKeys.generate()
         let round = try f.vault.round("R1", verifiedWith: f.vault.chairKey)
         let swapped = Round(config: round.config, state: .open, policyVersion: round.policyVersion,
-                            publicKey: Curve25519.KeyAgreement.PrivateKey().publicKey, version: round.version)
+                            publicKey: Curve25519.KeyAgreement.PrivateKey().publicKey, version: round.version, panel: round.panel)
         let chairRow = try f.vault.principal(PrincipalID("chair"), verifiedWith: f.vault.chairKey)
         let fakeChair = Principal(id: chairRow.id, role: .chair, publicKeys: fake.publicKeys, identityCiphertext: chairRow.identityCiphertext,
                                   conflicts: [], enabled: true, version: chairRow.version)

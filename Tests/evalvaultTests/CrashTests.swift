@@ -21,8 +21,11 @@ struct CrashTests {
             try run(["init", "--chair", "chair", "--kdf-cost", "10"])
             var evEnv = env
             evEnv["EVALVAULT_PASSPHRASE"] = "ev pw"
-            try run(["keygen", "--out", work.path + "/ev-1", "--kdf-cost", "10"], env: evEnv)
-            try run(["principal", "add", "ev-1", "--as", "chair", "--role", "evaluator", "--pubkey", work.path + "/ev-1.pub"])
+            // Four evaluators, enrolled before the round opens: its panel.
+            for i in 1...4 {
+                try run(["keygen", "--out", work.path + "/ev-\(i)", "--kdf-cost", "10"], env: evEnv)
+                try run(["principal", "add", "ev-\(i)", "--as", "chair", "--role", "evaluator", "--pubkey", work.path + "/ev-\(i).pub"])
+            }
             let teams = (0..<500).map { "\"t\($0)\"" }.joined(separator: ", ")
             let criteria = (0..<8).map { "[[criteria]]\nid = \"c\($0)\"\nweight = \($0 + 1)\nmin = 0\nmax = 100\nstep = 0.5\n" }.joined()
             try Data("id = \"R\"\nteams = [\(teams)]\n[reveal]\nholders = [\"chair\"]\nthreshold = 1\n\(criteria)".utf8)
@@ -202,10 +205,6 @@ struct ConcurrencyTests {
         let s = try CrashTests.Setup()
         var evEnv = s.env
         evEnv["EVALVAULT_PASSPHRASE"] = "ev pw"
-        for i in 2...4 {
-            try s.run(["keygen", "--out", s.work.path + "/ev-\(i)", "--kdf-cost", "10"], env: evEnv)
-            try s.run(["principal", "add", "ev-\(i)", "--as", "chair", "--role", "evaluator", "--pubkey", s.work.path + "/ev-\(i).pub"])
-        }
         var reported = Set<String>()
         for repetition in 0..<5 {
             var children: [(Subprocess.Child, String)] = []

@@ -45,7 +45,8 @@ struct LeakTests {
                         "--pubkey", "\(work.path)/keys/\(id).pub", "--identity", identities[id]!] + pass("chair"))
         }
         try cli(0, ["round", "create", "--as", "chair", "--config", inputs + "/round.toml"] + pass("chair"))
-        try cli(0, ["round", "open", "L", "--as", "chair"] + pass("chair"))
+        try cli(0, ["round", "open", "L", "--as", "chair", "--with", "cm-1", "--with-key", "cm-1=\(work.path)/keys/cm-1.key",
+                    "--with-passphrase-file", "cm-1=\(inputs)/cm-1.pass"] + pass("chair"))
         for i in 1...3 {
             try cli(0, ["seal", "--as", "ev-\(i)", "--key", "\(work.path)/keys/ev-\(i).key", "--round", "L", "--csv", "\(inputs)/ev-\(i).csv"] + pass("ev-\(i)"))
         }

@@ -70,7 +70,7 @@ public struct Demo {
         // 2. Round 1.
         let round1 = try RoundFile.parse(DemoData.round1TOML, file: "Examples/round-1.toml")
         try vault.createRound(round1, actor: chair)
-        _ = try vault.openRound(round1.id, actor: chair)
+        _ = try vault.openRound(round1.id, actor: chair, coHolders: [try actor(vault, "cm-1", action: "round.open")])
         say("2. Round \(round1.id) opens: \(round1.teams.count) teams; criteria " +
             round1.criteria.map { "\($0.id) \($0.weight)" }.joined(separator: ", ") + " (weights, from Examples/round-1.toml).")
         say("   Its key is split \(round1.reveal.threshold)-of-\(round1.reveal.holders.count) between \(round1.reveal.holders.map(\.rawValue).joined(separator: ", ")).")
@@ -114,9 +114,10 @@ public struct Demo {
         // 6. The moving target.
         let survivors = ranking1.result.groups.filter { $0.advance == true }.map(\.team)
         let template = try RoundFile.parse(DemoData.round2TOML, file: "Examples/round-2.toml")
-        let round2 = RoundConfig(id: template.id, title: template.title, teams: survivors, criteria: template.criteria, reveal: template.reveal)
+        let round2 = RoundConfig(id: template.id, title: template.title, teams: survivors, criteria: template.criteria, reveal: template.reveal,
+                                 panel: template.panel)
         try vault.createRound(round2, actor: chair)
-        _ = try vault.openRound(round2.id, actor: chair)
+        _ = try vault.openRound(round2.id, actor: chair, coHolders: [try actor(vault, "cm-2", action: "round.open")])
         let sealed2 = try sealAll(vault, round: round2, evaluators: evaluators)
         _ = try vault.closeRound(round2.id, actor: chair)
         let cm2 = try actor(vault, "cm-2", action: "reveal")

@@ -49,6 +49,9 @@ public struct RoundConfig: Sendable, Equatable {
     public let teams: [String]
     public let criteria: [Criterion]
     public let reveal: RevealRule
+    /// The evaluators who may seal, when the round file lists them; nil: the enrolled, enabled
+    /// evaluators at the moment the round opens. Either way the panel is fixed at open.
+    public let panel: [PrincipalID]?
 
     public func criterion(_ id: String) -> Criterion? { criteria.first { $0.id == id } }
 
@@ -64,7 +67,7 @@ public struct RoundConfig: Sendable, Equatable {
                          "min": .string(c.min.description), "max": .string(c.max.description), "step": .string(c.step.description)])
             }),
             "reveal": .object(["holders": .array(reveal.holders.map { .string($0.rawValue) }), "threshold": .integer(Int64(reveal.threshold))]),
-        ])
+        ].merging(panel.map { ["panel": .array($0.map { .string($0.rawValue) })] } ?? [:]) { a, _ in a })
     }
 
     /// Reads the stored canonical JSON back (already validated when created).
@@ -85,10 +88,16 @@ public struct RoundConfig: Sendable, Equatable {
             return Criterion(id: cid, title: ct, weight: w, min: mn, max: mx, step: st)
         }
         self.reveal = RevealRule(holders: try holders.map { try PrincipalID($0) }, threshold: Int(threshold))
+        if let list = v["panel"] {
+            guard let ids = list.arrayValue?.compactMap(\.stringValue) else { throw bad }
+            self.panel = try ids.map { try PrincipalID($0) }
+        } else {
+            self.panel = nil
+        }
     }
 
-    init(id: String, title: String, teams: [String], criteria: [Criterion], reveal: RevealRule) {
-        self.id = id; self.title = title; self.teams = teams; self.criteria = criteria; self.reveal = reveal
+    init(id: String, title: String, teams: [String], criteria: [Criterion], reveal: RevealRule, panel: [PrincipalID]? = nil) {
+        self.id = id; self.title = title; self.teams = teams; self.criteria = criteria; self.reveal = reveal; self.panel = panel
     }
 }
 
@@ -105,8 +114,24 @@ public struct Round: Sendable {
     public let policyVersion: Int?
     public let publicKey: Curve25519.KeyAgreement.PublicKey?
     public let version: Int
+    /// The evaluators who may seal, fixed and approved by k reveal holders when the round
+    /// opened; empty while it is a draft.
+    public let panel: [PrincipalID]
 
     public var id: String { config.id }
+
+    /// The same round in its next state (one version higher); everything else is kept.
+    func moved(to state: RoundState) -> Round {
+        Round(config: config, state: state, policyVersion: policyVersion, publicKey: publicKey, version: version + 1, panel: panel)
+    }
+
+    /// What each approving reveal holder signs when a round opens: the opened round's record,
+    /// so the approval covers its definition, panel, public key and policy version exactly.
+    static func openApprovalBytes(vaultID: String, roundID: String, recordSHA256: String) -> [UInt8] {
+        var e = CanonicalEncoder(domain: "evalvault/round-open-approval/v1")
+        e.append(vaultID); e.append(roundID); e.append(recordSHA256)
+        return e.bytes
+    }
 
     /// The bytes the chair signs.
     func signedBytes(vaultID: String) -> [UInt8] {
@@ -118,6 +143,8 @@ public struct Round: Sendable {
         e.append(Int64(policyVersion ?? 0))
         e.append(publicKey?.rawRepresentation ?? [])
         e.append(Int64(version))
+        e.append(Int64(panel.count))
+        for p in panel { e.append(p.rawValue) }
         return e.bytes
     }
 

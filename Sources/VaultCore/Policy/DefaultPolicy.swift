@@ -32,8 +32,14 @@ public enum DefaultPolicy {
 
         @id("chair-manages-rounds")
         permit (principal in Role::"chair",
-                action in [Action::"round.create", Action::"round.open", Action::"round.close", Action::"round.shred"],
+                action in [Action::"round.create", Action::"round.close", Action::"round.shred"],
                 resource);
+
+        // Opening fixes the round's panel (who may seal): k of its reveal holders approve it, so the
+        // chair alone cannot seat evaluators whose keys it holds.
+        @id("holders-open-rounds")
+        permit (principal in Role::"chair", action == Action::"round.open", resource)
+        when { context.holders >= resource.round.threshold };
 
         @id("chair-applies-policy")
         permit (principal in Role::"chair", action == Action::"policy.apply", resource);

@@ -51,8 +51,8 @@ public enum RoundFile {
         }
 
         mutating func validate(_ t: TOMLTable) -> RoundConfig? {
-            unknownKeys(t, allowed: ["id", "title", "teams", "reveal", "criteria"], path: { $0 },
-                        hint: "unknown key (expected id, title, teams, [reveal], [[criteria]])")
+            unknownKeys(t, allowed: ["id", "title", "teams", "panel", "reveal", "criteria"], path: { $0 },
+                        hint: "unknown key (expected id, title, teams, panel, [reveal], [[criteria]])")
             let id = string(t, "id", path: "id")
             if let id, !Identifier.isValid(id) { report("id", at: t["id"]?.position, "\"\(id)\" is not a valid round id (letters, digits, '-', '_', '.')") }
             let title = string(t, "title", path: "title", required: false) ?? id ?? ""
@@ -75,6 +75,26 @@ public enum RoundFile {
                 }
             } else {
                 report("teams", at: nil, "teams is missing")
+            }
+
+            // The panel: optional; when absent, the enrolled evaluators at open.
+            var panel: [PrincipalID]?
+            if let value = t["panel"] {
+                if let list = value.array {
+                    var seen = Set<PrincipalID>(), ids: [PrincipalID] = []
+                    for (i, v) in list.enumerated() {
+                        guard let s = v.string, let pid = try? PrincipalID(s) else {
+                            report("panel[\(i + 1)]", at: v.position, "must be an evaluator's principal id")
+                            continue
+                        }
+                        if !seen.insert(pid).inserted { report("panel", at: v.position, "\(pid) is listed twice") }
+                        ids.append(pid)
+                    }
+                    if list.isEmpty { report("panel", at: value.position, "needs at least one evaluator (or leave panel out: the enrolled evaluators at open)") }
+                    panel = ids
+                } else {
+                    report("panel", at: value.position, "must be a list of evaluator ids")
+                }
             }
 
             var holders: [PrincipalID] = []
@@ -147,7 +167,8 @@ public enum RoundFile {
                 report("criteria", at: nil, "at least one [[criteria]] table is needed")
             }
             guard errors.isEmpty, let id else { return nil }
-            return RoundConfig(id: id, title: title, teams: teams, criteria: criteria, reveal: RevealRule(holders: holders, threshold: threshold))
+            return RoundConfig(id: id, title: title, teams: teams, criteria: criteria, reveal: RevealRule(holders: holders, threshold: threshold),
+                               panel: panel)
         }
     }
 }

@@ -43,7 +43,7 @@ extension Vault {
         }
         try write {
             guard log.head(.round, config.id) == nil else { throw VaultError.usage("a round \(config.id) already exists") }
-            let record = try store(Round(config: config, state: .draft, policyVersion: nil, publicKey: nil, version: 1),
+            let record = try store(Round(config: config, state: .draft, policyVersion: nil, publicKey: nil, version: 1, panel: []),
                                    signedBy: actor.keys.signing, replacing: false)
             try appendAudit(AuditRecord(actor: actor, action: "round.create", target: target, decision: decision,
                                         details: ["teams": .integer(Int64(config.teams.count)), "criteria": .integer(Int64(config.criteria.count)),
@@ -64,11 +64,11 @@ extension Vault {
     /// chair key, the policy's decision, the chair check (only the chair signs rounds), and the
     /// state the round must be in — each refusal recorded in the audit log.
     func beginTransition(_ roundID: String, action: String, from required: RoundState, actor: Actor,
-                         refusal: String) throws -> (round: Round, decision: PolicyDecision, target: String) {
+                         refusal: String, context: [String: PolicyValue] = [:]) throws -> (round: Round, decision: PolicyDecision, target: String) {
         let current = try round(roundID, verifiedWith: actor.chairKey)
         let target = "round/\(roundID)"
         let decision = try authorize(PolicyRequest(principal: Self.attributes(of: actor.principal), action: action,
-                                                   resource: ["round": current.policyAttributes]), actor: actor, target: target,
+                                                   resource: ["round": current.policyAttributes], context: context), actor: actor, target: target,
                                      policy: try policy(for: current, chairKey: actor.chairKey).set)
         try requireChair(actor, action: action, target: target, decision: decision)
         guard current.state == required else {
@@ -79,22 +79,47 @@ extension Vault {
         return (current, decision, target)
     }
 
-    /// `round open`: a fresh X25519 key pair; the public half signed into the round record, the
-    /// private half wrapped with HPKE to each holder — whole when k = 1, as one Shamir share
-    /// per holder when k > 1 — and then dropped from memory. The round records the policy
-    /// version in force.
-    public func openRound(_ roundID: String, actor: Actor) throws -> Round {
+    /// `round open`: the panel is fixed — the round file's, or the enrolled, enabled evaluators at
+    /// this moment — and approved by k of the round's reveal holders, each signing the opened
+    /// round's record (the chair and `coHolders` present in this command); the policy decides
+    /// with `context.holders`. Then a fresh X25519 key pair: the public half signed into the round
+    /// record, the private half wrapped with HPKE to each holder — whole when k = 1, as one Shamir
+    /// share per holder when k > 1 — and dropped from memory. The round records the policy
+    /// version in force, which governs it for good.
+    ///
+    /// Why k holders: otherwise the chair alone could enrol evaluators whose keys it holds and
+    /// let them seal next to a real one, then read the real score off a mean.
+    public func openRound(_ roundID: String, actor: Actor, coHolders: [Actor] = []) throws -> Round {
+        let draft = try recordingFailure(actor: actor.id.rawValue, action: "round.open", target: "round/\(roundID)") {
+            try round(roundID, verifiedWith: actor.chairKey)
+        }
+        let approving = Self.approvingHolders([actor] + coHolders, of: draft)
+        let k = draft.config.reveal.threshold
+        if draft.state == .draft && approving.count < k {
+            // The cryptographic floor, said plainly before the policy is asked (it says the same).
+            try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "round.open", target: "round/\(roundID)",
+                                          outcome: .denied, details: ["holders": .integer(Int64(approving.count)), "threshold": .integer(Int64(k))]),
+                              signer: actor.keys.signing)
+            throw VaultError.permission("round \(roundID) needs \(k) of its reveal holders (\(draft.config.reveal.holders.map(\.rawValue).joined(separator: ", "))) to approve its panel and open; \(approving.count) took part (add --with ID for each co-holder)")
+        }
         let (current, decision, target) = try beginTransition(roundID, action: "round.open", from: .draft, actor: actor,
-                                                              refusal: "only a draft round can be opened")
+                                                              refusal: "only a draft round can be opened",
+                                                              context: ["holders": .long(Int64(approving.count))])
         let holders = try current.config.reveal.holders.map { try principal($0, verifiedWith: actor.chairKey) }
+        let panel = try panel(for: current.config, chairKey: actor.chairKey)
         let policyVersion = try policyInForce(chairKey: actor.chairKey).version
         let key = Curve25519.KeyAgreement.PrivateKey()
-        let k = current.config.reveal.threshold
         let info = Self.roundKeyInfo(vaultID: id, roundID: roundID)
         let pieces: [(purpose: String, secret: SecureBytes)] = k == 1
             ? holders.map { _ in ("round-key", key.rawRepresentation) }
             : try Shamir.split(key.rawRepresentation, threshold: k, shares: holders.count).map { ("round-share", $0.serialized) }
-        let opened = Round(config: current.config, state: .open, policyVersion: policyVersion, publicKey: key.publicKey, version: current.version + 1)
+        let opened = Round(config: current.config, state: .open, policyVersion: policyVersion, publicKey: key.publicKey,
+                           version: current.version + 1, panel: panel)
+        let record = opened.objectRecord(vaultID: id)
+        let approval = Round.openApprovalBytes(vaultID: id, roundID: roundID, recordSHA256: record.sha256)
+        let approvals: [JSONValue] = try approving.map { h in
+            .object(["holder": .string(h.id.rawValue), "sig": .string(Base64.encode(try h.keys.signing.signature(for: approval)))])
+        }
         try write {
             guard try round(roundID, verifiedWith: actor.chairKey).state == .draft else { throw VaultError.usage("round \(roundID) was opened meanwhile") }
             var objects: [ObjectRecord] = []
@@ -106,10 +131,33 @@ extension Vault {
             objects.append(try store(opened, signedBy: actor.keys.signing, replacing: true))
             try appendAudit(AuditRecord(actor: actor, action: "round.open", target: target, decision: decision,
                                         details: ["policy_version": .integer(Int64(policyVersion)),
-                                                  "public_key": .string(Base64.encode(key.publicKey.rawRepresentation))]),
+                                                  "public_key": .string(Base64.encode(key.publicKey.rawRepresentation)),
+                                                  "panel": .array(panel.map { .string($0.rawValue) }), "approvals": .array(approvals)]),
                             signer: actor.keys.signing, objects: objects)
         }
         return opened
+    }
+
+    /// The distinct reveal holders of `round` among `actors`, in id order.
+    static func approvingHolders(_ actors: [Actor], of round: Round) -> [Actor] {
+        Dictionary(actors.filter { round.config.reveal.holders.contains($0.id) }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            .values.sorted { $0.id < $1.id }
+    }
+
+    /// The panel a round opens with: the round file's list (each an enrolled, enabled
+    /// evaluator), or every enrolled, enabled evaluator now.
+    func panel(for config: RoundConfig, chairKey: Curve25519.Signing.PublicKey) throws -> [PrincipalID] {
+        let evaluators = try allPrincipals(verifiedWith: chairKey).filter { $0.role == .evaluator && $0.enabled }
+        guard let listed = config.panel else {
+            guard !evaluators.isEmpty else { throw VaultError.usage("round \(config.id) has no panel: no evaluator is enrolled (add them with `evalvault principal add`)") }
+            return evaluators.map(\.id)
+        }
+        let known = Set(evaluators.map(\.id))
+        let problems = listed.filter { !known.contains($0) }
+        guard problems.isEmpty else {
+            throw VaultError.usage("the panel of round \(config.id) names \(problems.map(\.rawValue).joined(separator: ", ")), not an enrolled, enabled evaluator")
+        }
+        return listed.sorted()
     }
 
     /// `round close`: frozen — nothing can be sealed after (the state is read inside every seal's
@@ -118,8 +166,7 @@ extension Vault {
     public func closeRound(_ roundID: String, actor: Actor) throws -> (Round, Checkpoint.Note) {
         let (current, decision, target) = try beginTransition(roundID, action: "round.close", from: .open, actor: actor,
                                                               refusal: "only an open round can be closed")
-        let closed = Round(config: current.config, state: .closed, policyVersion: current.policyVersion, publicKey: current.publicKey,
-                           version: current.version + 1)
+        let closed = current.moved(to: .closed)
         return try write {
             guard try round(roundID, verifiedWith: actor.chairKey).state == .open else { throw VaultError.usage("round \(roundID) was closed meanwhile") }
             let manifest = Manifest(vault: id, round: roundID, log: log)
@@ -141,8 +188,7 @@ extension Vault {
     public func shredRound(_ roundID: String, actor: Actor) throws -> Int {
         let (current, decision, target) = try beginTransition(roundID, action: "round.shred", from: .closed, actor: actor,
                                                               refusal: "only a closed round can be shredded")
-        let shredded = Round(config: current.config, state: .shredded, policyVersion: current.policyVersion,
-                             publicKey: current.publicKey, version: current.version + 1)
+        let shredded = current.moved(to: .shredded)
         let removed: Int = try write {
             let destroyed = try destroyWraps(ofRound: roundID)
             let record = try store(shredded, signedBy: actor.keys.signing, replacing: true)

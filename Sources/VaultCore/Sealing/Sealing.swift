@@ -151,6 +151,12 @@ extension Vault {
         }
         let count = sheet.count
         guard count > 0 else { throw VaultError.invalidData("there are no scores to seal") }
+        // Only the panel approved when the round opened may seal into it.
+        guard round.state != .open || round.panel.contains(actor.id) else {
+            try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "seal", target: target, outcome: .denied,
+                                          details: ["reason": .string("not on the panel")]), signer: actor.keys.signing)
+            throw VaultError.permission("\(actor.id) is not on the panel of round \(roundID) (fixed and approved when it opened)")
+        }
         // Validate everything before anything is sealed. Names are looked up once per distinct
         // name of the sheet, so one score into a round of 10,000 teams stays cheap.
         let teamOf = Self.indexes(of: sheet.teamNames, in: round.config.teams)

@@ -31,6 +31,10 @@ public struct ObjectRecord: Sendable, Equatable {
     public var count: Int? = nil
     /// batch: the evaluator who sealed it (the entry's actor).
     public var evaluator: String? = nil
+    /// round: its reveal holders and threshold, and (from its opening on) its approved panel.
+    public var holders: [String]? = nil
+    public var threshold: Int? = nil
+    public var panel: [String]? = nil
 
     public var key: String { "\(kind.rawValue)/\(id)" }
     public var deleted: Bool { sha256.isEmpty }
@@ -52,6 +56,9 @@ public struct ObjectRecord: Sendable, Equatable {
         if let digest { o["digest"] = .string(digest) }
         if let count { o["count"] = .integer(Int64(count)) }
         if let evaluator { o["evaluator"] = .string(evaluator) }
+        if let holders { o["holders"] = .array(holders.map { .string($0) }) }
+        if let threshold { o["threshold"] = .integer(Int64(threshold)) }
+        if let panel { o["panel"] = .array(panel.map { .string($0) }) }
         return .object(o)
     }
 
@@ -70,6 +77,9 @@ public struct ObjectRecord: Sendable, Equatable {
         digest = v["digest"]?.stringValue
         count = v["count"]?.integerValue.map { Int($0) }
         evaluator = v["evaluator"]?.stringValue
+        holders = v["holders"]?.arrayValue?.compactMap(\.stringValue)
+        threshold = v["threshold"]?.integerValue.map { Int($0) }
+        panel = v["panel"]?.arrayValue?.compactMap(\.stringValue)
     }
 }
 
@@ -190,6 +200,34 @@ public struct LogState: Sendable {
                 guard o.version == (old?.version ?? 0) + 1 else { throw bad("gives round \(o.id) version \(o.version ?? 0) after \(old?.version ?? 0)") }
                 let allowed: [RoundState?: RoundState] = [nil: .draft, .draft: .open, .open: .closed, .closed: .shredded]
                 guard allowed[before] == state else { throw bad("moves round \(o.id) from \(before?.rawValue ?? "nothing") to \(state.rawValue)") }
+                new.holders = o.holders ?? old?.holders
+                new.threshold = o.threshold ?? old?.threshold
+                new.panel = old?.panel ?? o.panel
+                if state == .open {
+                    // Opening fixes the panel, and takes k of the round's reveal holders: each
+                    // approval is that holder's signature over the opened round's record.
+                    guard let panel = o.panel, let holders = new.holders, let k = new.threshold else {
+                        throw bad("opens round \(o.id) without its panel, holders or threshold")
+                    }
+                    new.panel = panel
+                    let message = Round.openApprovalBytes(vaultID: vaultID, roundID: o.id, recordSHA256: o.sha256)
+                    var approved = Set<String>()
+                    for a in details["approvals"]?.arrayValue ?? [] {
+                        guard let holder = a["holder"]?.stringValue, holders.contains(holder),
+                              let sig = a["sig"]?.stringValue.flatMap(Base64.decode),
+                              let raw = head(.principal, holder)?.ed25519.flatMap(Base64.decode),
+                              let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw),
+                              key.isValidSignature(sig, for: message) else {
+                            throw bad("carries an approval of round \(o.id) that is not a valid signature by one of its holders")
+                        }
+                        approved.insert(holder)
+                    }
+                    guard approved.count >= k else {
+                        throw bad("opens round \(o.id) with \(approved.count) holder approval\(approved.count == 1 ? "" : "s"); it needs \(k)")
+                    }
+                } else if o.panel != nil && o.panel != old?.panel {
+                    throw bad("changes the panel of round \(o.id) after it opened")
+                }
             case .policy:
                 guard isChair else { throw bad("applies a policy but is not the chair's") }
                 guard !o.deleted, Int(o.id) == policyVersion + 1 else { throw bad("applies policy version \(o.id) after \(policyVersion)") }
@@ -204,9 +242,10 @@ public struct LogState: Sendable {
             case .batch:
                 guard old == nil, !o.deleted else { throw bad("adds batch \(o.id) twice") }
                 guard head(.principal, actor)?.role == Role.evaluator.rawValue else { throw bad("adds batch \(o.id) but \(actor) is not an evaluator") }
-                guard let r = o.round, head(.round, r)?.state == RoundState.open.rawValue else {
+                guard let r = o.round, let round = head(.round, r), round.state == RoundState.open.rawValue else {
                     throw bad("adds batch \(o.id) to round \(o.round ?? "?"), which is not open at that point")
                 }
+                guard round.panel?.contains(actor) == true else { throw bad("adds batch \(o.id) to round \(r), but \(actor) is not on its panel") }
                 guard o.evaluator == actor, o.digest != nil, (o.count ?? 0) >= 1 else { throw bad("names batch \(o.id) without its evaluator, digest or size") }
             }
             heads[o.key] = new

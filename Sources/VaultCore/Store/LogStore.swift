@@ -201,6 +201,9 @@ extension Round {
         var r = ObjectRecord(kind: .round, id: id, sha256: SHA256.hash(data: signedBytes(vaultID: vaultID)))
         r.version = version
         r.state = state.rawValue
+        r.holders = config.reveal.holders.map(\.rawValue)
+        r.threshold = config.reveal.threshold
+        if state != .draft { r.panel = panel.map(\.rawValue) }
         return r
     }
 }

@@ -119,6 +119,8 @@ enum Schema {
             round TEXT PRIMARY KEY REFERENCES rounds(id),
             body  BLOB NOT NULL
         ) STRICT;
+        -- The panel a round opened with (JSON list of evaluator ids), approved by k holders.
+        ALTER TABLE rounds ADD COLUMN panel TEXT;
         """,
     ]
 

@@ -1,0 +1,100 @@
+import Foundation
+import TestSupport
+import Testing
+import VaultCrypto
+@testable import VaultCore
+
+/// The panel — who may seal into a round — is fixed when the round opens and approved by k of
+/// its reveal holders, so a chair alone cannot seat puppets (evaluators whose keys it holds)
+/// next to a real evaluator and read the real score off a mean (design: invariant 13).
+@Suite("Approved panels", .serialized)
+struct PanelTests {
+    static func score(_ who: String, _ f: RoundFixture, round: String = "R1") throws {
+        try f.seal(who, RoundFixture.teams.map { ($0, "performance", "50") }, round: round)
+    }
+
+    @Test("opening a 2-of-3 round needs 2 holders; the panel is the evaluators enrolled then; puppets enrolled later cannot seal")
+    func puppets() throws {
+        let f = try RoundFixture()
+        try f.makeRound(holders: ["chair", "cm-1", "cm-2"], threshold: 2, open: false)
+        let alone = #expect(throws: VaultError.self) { _ = try f.vault.openRound("R1", actor: try f.actor("chair")) }
+        #expect(alone?.exitStatus == .noPermission && alone?.message.contains("needs 2 of its reveal holders") == true, "\(alone?.message ?? "")")
+        // A co-holder who is not a holder of this round does not count.
+        #expect(throws: VaultError.self) { _ = try f.vault.openRound("R1", actor: try f.actor("chair"), coHolders: [try f.actor("au-1")]) }
+        let opened = try f.vault.openRound("R1", actor: try f.actor("chair"), coHolders: [try f.actor("cm-1")])
+        #expect(opened.panel.map(\.rawValue) == ["ev-1", "ev-2", "ev-3", "ev-4"])
+        try Self.score("ev-1", f)
+
+        // The chair enrols two puppets whose keys it holds: they are not on the panel.
+        for puppet in ["ev-8", "ev-9"] {
+            let keys = PrivateKeys.generate()
+            try KeyFile.write(keys, to: f.dir.path + "/\(puppet)", passphrase: SecureBytes(Array("pw-\(puppet)".utf8)), kdf: RoundFixture.kdf)
+            _ = try f.vault.addPrincipal(id: PrincipalID(puppet), role: .evaluator, publicKeys: keys.publicKeys, identity: nil,
+                                         conflicts: [], actor: try f.actor("chair"))
+            let e = #expect(throws: VaultError.self) { try Self.score(puppet, f) }
+            #expect(e?.exitStatus == .noPermission && e?.message.contains("\(puppet) is not on the panel of round R1") == true)
+        }
+        #expect(try f.vault.sealCounts("R1").batches == 1)
+
+        // Even written straight into the log, a puppet's batch is refused by every client's replay.
+        let puppet = try f.actor("ev-9")
+        var record = ObjectRecord(kind: .batch, id: String(repeating: "ab", count: 16), sha256: SHA256.hash(data: [1]))
+        record.round = "R1"; record.digest = String(repeating: "00", count: 32); record.count = 3; record.evaluator = "ev-9"
+        let forced = #expect(throws: VaultError.self) {
+            try f.vault.write {
+                _ = try f.vault.appendAudit(AuditRecord(actor: "ev-9", authenticated: true, action: "seal", target: "round/R1", decision: .allow),
+                                            signer: puppet.keys.signing, objects: [record])
+            }
+        }
+        #expect(forced?.message.contains("ev-9 is not on its panel") == true, "\(forced?.message ?? "")")
+    }
+
+    @Test("an open entry without k holder approvals is refused by the replay, even signed by the chair")
+    func approvalsChecked() throws {
+        let f = try RoundFixture()
+        try f.makeRound(holders: ["chair", "cm-1", "cm-2"], threshold: 2, open: false)
+        let chair = try f.actor("chair")
+        let draft = try f.vault.round("R1", verifiedWith: chair.chairKey)
+        let opened = Round(config: draft.config, state: .open, policyVersion: 1, publicKey: Curve25519.KeyAgreement.PrivateKey().publicKey,
+                           version: draft.version + 1, panel: [try PrincipalID("ev-1")])
+        let record = opened.objectRecord(vaultID: f.vault.id)
+        let message = Round.openApprovalBytes(vaultID: f.vault.id, roundID: "R1", recordSHA256: record.sha256)
+        func attempt(_ approvals: [JSONValue]) -> VaultError? {
+            do {
+                try f.vault.write {
+                    _ = try f.vault.appendAudit(AuditRecord(actor: "chair", authenticated: true, action: "round.open", target: "round/R1",
+                                                            decision: .allow, details: ["approvals": .array(approvals)]),
+                                                signer: chair.keys.signing, objects: [record])
+                }
+                return nil
+            } catch let e as VaultError { return e } catch { return .internalError("\(error)") }
+        }
+        func approval(_ who: String, over bytes: [UInt8]) throws -> JSONValue {
+            .object(["holder": .string(who), "sig": .string(Base64.encode(try f.actor(who).keys.signing.signature(for: bytes)))])
+        }
+        #expect(attempt([])?.message.contains("with 0 holder approvals; it needs 2") == true)
+        #expect(attempt([try approval("chair", over: message)])?.message.contains("it needs 2") == true)
+        // A non-holder's signature, or a holder's over something else, is not an approval.
+        #expect(attempt([try approval("chair", over: message), try approval("au-1", over: message)])?.message.contains("not a valid signature") == true)
+        #expect(attempt([try approval("chair", over: message), try approval("cm-1", over: [0])])?.message.contains("not a valid signature") == true)
+        // Two holders' approvals of exactly this record pass the replay.
+        #expect(attempt([try approval("chair", over: message), try approval("cm-2", over: message)]) == nil)
+    }
+
+    @Test("a panel listed in the round file is the panel; an id that is not an enrolled evaluator is refused at open")
+    func listedPanel() throws {
+        let f = try RoundFixture()
+        for (id, panel) in [("P1", "[\"ev-3\", \"ev-1\"]"), ("P2", "[\"ev-1\", \"cm-1\"]")] {
+            let toml = "id = \"\(id)\"\nteams = [\"upstage\"]\npanel = \(panel)\n[reveal]\nholders = [\"chair\"]\nthreshold = 1\n"
+                + "[[criteria]]\nid = \"performance\"\nweight = 1\nmin = 0\nmax = 10\nstep = 1\n"
+            try f.vault.createRound(try RoundFile.parse(toml, file: "p.toml"), actor: try f.actor("chair"))
+        }
+        #expect(try f.vault.openRound("P1", actor: try f.actor("chair")).panel.map(\.rawValue) == ["ev-1", "ev-3"])
+        let e = #expect(throws: VaultError.self) { _ = try f.vault.openRound("P2", actor: try f.actor("chair")) }
+        #expect(e?.message.contains("names cm-1, not an enrolled, enabled evaluator") == true, "\(e?.message ?? "")")
+        let dup = #expect(throws: VaultError.self) {
+            _ = try RoundFile.parse("id = \"P3\"\nteams = [\"a\"]\npanel = [\"ev-1\", \"ev-1\"]\n[reveal]\nholders = [\"chair\"]\nthreshold = 1\n[[criteria]]\nid = \"c\"\nweight = 1\nmin = 0\nmax = 1\nstep = 1\n", file: "p.toml")
+        }
+        #expect(dup?.message.contains("p.toml:3: panel: ev-1 is listed twice") == true, "\(dup?.message ?? "")")
+    }
+}
