@@ -73,7 +73,7 @@ struct VerifyResultCommand: ParsableCommand {
     @Argument(help: "The result statement (from reveal --publish).") var file: String
 
     func run() throws {
-        let v = try ResultStatement.verify(try Files.read(file, what: "result statement"))
+        let v = try ResultStatement.verify(try Files.read(file, what: "result statement", limit: ResultStatement.maxFileSize))
         Output.line("ok: \(v.stat) of round \(v.round), \(v.groups.count) groups, signed by chair \(v.chair) (fingerprint \(v.chairFingerprint))")
         Output.line("policy sha256 \(v.policySHA256); audit checkpoint at \(v.checkpointSize) entries")
         for g in v.groups {

@@ -151,6 +151,9 @@ extension Vault {
 /// of all the other members.
 public enum ResultStatement {
     public static let formatName = "evalvault-result/1"
+    /// The largest statement file `verify-result` reads. A group takes under 150 bytes, so this
+    /// holds over 100,000 groups (teams, or team and criterion pairs).
+    public static let maxFileSize = 16 << 20
 
     static func sign(result: AggregateResult, request: RevealRequest, vaultID: String, policySHA256: String, policyVersion: Int,
                      checkpoint: Checkpoint.Note, chair: Actor) throws -> [UInt8] {
