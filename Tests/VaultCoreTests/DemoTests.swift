@@ -84,7 +84,19 @@ struct DemoTests {
         }
         #expect(html.contains("top 4 advance"))
         #expect(html.contains("(n=8)") && html.contains("(n=9)"))
-        let statement = String(decoding: try Files.read(outcome.resultStatement, what: "s"), as: UTF8.self)
-        #expect(html.contains(HTMLReport.escape(statement.trimmingCharacters(in: .newlines))) || html.contains("evalvault-result/1"))
+        // The page embeds the signed statement of its own rank reveal: it verifies, and states the
+        // same ranking as the statement the demo published, signed by the same chair, later.
+        let published = try ResultStatement.verify(try Files.read(outcome.resultStatement, what: "s"))
+        let pre = try #require(html.range(of: "<pre>{", options: .backwards))
+        let end = try #require(html.range(of: "</pre>", range: pre.upperBound..<html.endIndex))
+        let escaped = String(html[html.index(before: pre.upperBound)..<end.lowerBound])
+        let embedded = escaped.replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&#39;", with: "'")
+            .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&amp;", with: "&")
+        #expect(HTMLReport.escape(embedded) == escaped)
+        let shown = try ResultStatement.verify(Array(embedded.utf8))
+        #expect(shown.round == "2025-R1" && shown.stat == "rank")
+        #expect(shown.groups == published.groups && shown.groups.count == 5)
+        #expect(shown.chairFingerprint == published.chairFingerprint)
+        #expect(shown.checkpointSize > published.checkpointSize)
     }
 }

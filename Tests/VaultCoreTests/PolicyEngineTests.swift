@@ -197,7 +197,7 @@ struct PolicyDecisionTests {
         var requests: [PolicyRequest] = []
         for _ in 0..<300 { requests.append(RandomRequests.make(&rng)) }
         for _ in 0..<10 {
-            let shuffled = try load(statements.shuffled().joined(separator: "\n"))
+            let shuffled = try load(statements.shuffled(using: &rng).joined(separator: "\n"))
             for r in requests {
                 let a = base.evaluate(r), b = shuffled.evaluate(r)
                 #expect(a.allowed == b.allowed && a.determining == b.determining && a.errors.map(\.policyID) == b.errors.map(\.policyID))
@@ -236,9 +236,9 @@ struct SeededRandom: RandomNumberGenerator {
     mutating func chance(_ p: Double = 0.8) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
     mutating func int(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(next() % UInt64(r.count)) }
 
-    /// A fresh seed, printed so the run can be repeated.
+    /// A fresh seed, printed so the run can be repeated: set EVALVAULT_TEST_SEED to it.
     static func fresh(_ label: String) -> SeededRandom {
-        let seed = UInt64.random(in: 0...UInt64.max)
+        let seed = ProcessInfo.processInfo.environment["EVALVAULT_TEST_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64.max)
         print("\(label): seed \(seed)")
         return SeededRandom(seed: seed)
     }
@@ -331,7 +331,7 @@ struct DefaultPolicyTests {
     @Test("the parser never crashes on mutated policy files: each loads or gives a located error")
     func mutations() throws {
         let source = Array(DefaultPolicy.source.utf8)
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededRandom.fresh("policy mutations")
         let alphabet = Array("(){}[];,.@:=!<>&|\"\\-_ \nabcdefghijklmnopqrstuvwxyz0123456789".utf8) + [0x00, 0xff, 0xc3, 0x80]
         var located = 0, loaded = 0
         for i in 0..<3000 {
