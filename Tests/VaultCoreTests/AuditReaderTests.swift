@@ -67,12 +67,14 @@ struct AuditReaderTests {
     func boundary() throws {
         let max = LineReader.maxLineLength
         let exact = [UInt8](repeating: UInt8(ascii: "a"), count: max)
-        var reader = LineReader(bytes: Array("x\n".utf8) + exact + [0x0A] + Array("y\n".utf8))
+        let input = Array("x\n".utf8) + exact + [0x0A] + Array("y\n".utf8)
+        var reader = LineReader(bytes: input)
         #expect(try reader.next() == Array("x".utf8))
         #expect(try reader.next() == exact)
         #expect(try reader.next() == Array("y".utf8))
         #expect(try reader.next() == nil)
-        #expect(reader.stats.lines == 3 && reader.stats.capacity == Self.readBound)
+        #expect(reader.stats.lines == 3 && reader.stats.capacity == input.count + 1)
+        #expect(LineReader(bytes: Array("{}\n".utf8)).stats.capacity == 4)  // a small input, a small buffer
 
         for prefix in [0, 1, 3, 70_001] {  // short lines first, so the long one starts at different offsets
             let short = [UInt8](repeating: UInt8(ascii: "s"), count: prefix) + (prefix > 0 ? [0x0A] : [])
@@ -81,6 +83,26 @@ struct AuditReaderTests {
             let n = prefix > 0 ? 2 : 1
             #expect(throws: VaultError.integrity("line \(n) is longer than 1 MiB"), "after \(prefix) bytes") { try over.next() }
         }
+    }
+
+    @Test("lines of nearly 1 MiB each: every byte read and scanned once, each line moved at most once")
+    func longLines() throws {
+        var rng = SeededRandom.fresh("long lines")
+        var input: [UInt8] = []
+        var expected: [Int] = []
+        for _ in 0..<10 {
+            let n = LineReader.maxLineLength - rng.int(0...(LineReader.chunkSize * 3))
+            expected.append(n)
+            input += [UInt8](repeating: UInt8(ascii: "a") + UInt8(rng.int(0...25)), count: n) + [0x0A]
+        }
+        var reader = LineReader(bytes: input)
+        var got: [Int] = []
+        while let line = try reader.next() { got.append(line.count) }
+        #expect(got == expected)
+        #expect(reader.stats.capacity == Self.readBound)
+        #expect(reader.stats.bytesRead == input.count && reader.stats.bytesScanned == input.count)
+        // Each line is moved at most once, so never more bytes than were read.
+        #expect(reader.stats.bytesMoved > 0 && reader.stats.bytesMoved <= input.count, "moved \(reader.stats.bytesMoved) of \(input.count)")
     }
 
     @Test("random inputs, served in random pieces, give exactly the lines of a plain split; each byte is scanned once and moved at most once")
@@ -145,7 +167,8 @@ struct AuditReaderTests {
         #expect(stats.lines == 20_004)  // with the header and the checkpoint
         #expect(bytes.count > 4 * Self.mib, "\(bytes.count) bytes")
         #expect(stats.bytesRead == bytes.count && stats.bytesScanned == bytes.count)
-        // Only the unfinished line moves when the buffer wraps, which is after at least 1 MiB read.
+        // Only the unfinished line moves when the buffer wraps, which is after at least 1 MiB read:
+        // moving it at every 64 KiB read instead would move about 16 times as much.
         let longest = lines(bytes).map(\.count).max() ?? 0
         #expect(stats.bytesMoved > 0 && stats.bytesMoved <= (bytes.count / Self.mib + 1) * longest,
                 "moved \(stats.bytesMoved) of \(bytes.count), longest line \(longest)")

@@ -248,18 +248,21 @@ struct LineReader {
     private var eof = false
     private(set) var stats = Stats()
 
-    init(maxLineLength: Int = LineReader.maxLineLength, source: @escaping Source) {
+    /// `inputSize`: when the source is known to hold at most that many bytes, a smaller buffer
+    /// that holds them all (the whole input then never needs moving or refusing by size alone).
+    init(maxLineLength: Int = LineReader.maxLineLength, inputSize: Int? = nil, source: @escaping Source) {
         precondition(maxLineLength > 0)
         self.maxLineLength = maxLineLength
         self.source = source
-        buffer = [UInt8](repeating: 0, count: maxLineLength + Self.chunkSize)
+        buffer = [UInt8](repeating: 0, count: min(maxLineLength + Self.chunkSize, inputSize.map { $0 + 1 } ?? .max))
         stats.capacity = buffer.count
     }
 
-    /// A reader over bytes in memory (the fuzz target's), handed to it in chunks as a file would be.
+    /// A reader over bytes in memory (the fuzz target's), handed to it in chunks as a file would
+    /// be, with a buffer no larger than they need.
     init(bytes: [UInt8], maxLineLength: Int = LineReader.maxLineLength) {
         var offset = 0
-        self.init(maxLineLength: maxLineLength) { out in
+        self.init(maxLineLength: maxLineLength, inputSize: bytes.count) { out in
             let n = min(out.count, bytes.count - offset)
             guard n > 0 else { return 0 }
             bytes.withUnsafeBytes { b in out.baseAddress!.copyMemory(from: b.baseAddress! + offset, byteCount: n) }
@@ -293,7 +296,8 @@ struct LineReader {
                 return nil
             }
             if end == buffer.count {
-                // start > 0 here: a line filling the whole buffer was refused above.
+                // start > 0 here: a line filling a buffer of the full size was refused above, and
+                // a smaller buffer holds the whole input.
                 let pending = end - start
                 buffer.withUnsafeMutableBytes { b in
                     _ = memmove(b.baseAddress!, b.baseAddress! + start, pending)
