@@ -71,6 +71,19 @@ struct PolicyParserTests {
         let ok = "permit (principal, action, resource) when { " + String(repeating: "(", count: 50) + "true" + String(repeating: ")", count: 50) + " };"
         #expect(loadError(ok).isEmpty)
     }
+
+    @Test("a policy file's bytes load as the commands load them: every problem is one VaultError (65), located")
+    func loadBytes() throws {
+        #expect(try PolicySet.load(Array("permit (principal, action, resource);".utf8), fileName: "f.policy").policies.count == 1)
+        #expect(throws: VaultError.invalidData("f.policy is not UTF-8 text")) {
+            try PolicySet.load(Array("permit (principal, action, resource);".utf8) + [0xff], fileName: "f.policy")
+        }
+        let two = Array("@id(\"a\") permit (principal, action, resource);\n@id(\"a\") forbid (principal, action, resource);".utf8)
+        let e = #expect(throws: VaultError.self) { try PolicySet.load(two, fileName: "f.policy") }
+        #expect(e?.exitStatus == .dataError)
+        #expect(e?.message.hasPrefix("f.policy:2:") == true, "\(e?.message ?? "")")
+        #expect(e?.message.split(separator: "\n").count == 1)
+    }
 }
 
 @Suite("Policy engine: validator")
