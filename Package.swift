@@ -3,9 +3,9 @@ import PackageDescription
 
 let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
 
+// EvalVault builds on Linux (Glibc) only: it calls Glibc directly (Files, Passphrase and others).
 let package = Package(
     name: "EvalVault",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "evalvault", targets: ["evalvault"]),
         .library(name: "VaultCore", targets: ["VaultCore"]),
@@ -17,9 +17,9 @@ let package = Package(
     targets: [
         // System libraries: OpenSSL 3 (libssl-dev) and SQLite 3 (libsqlite3-dev), found by pkg-config.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
-                       providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
+                       providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
-                       providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
+                       providers: [.apt(["libsqlite3-dev"])]),
         // The only module that touches OpenSSL.
         .target(name: "VaultCrypto", dependencies: ["COpenSSL"], swiftSettings: strict),
         // Store, keyring, policy engine, sealing, aggregates, audit.

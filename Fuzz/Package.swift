@@ -10,7 +10,10 @@ let targets = ["FuzzPolicy", "FuzzRoundFile", "FuzzCSV", "FuzzKeyFile", "FuzzAud
 let package = Package(
     name: "EvalVaultFuzz",
     dependencies: [.package(name: "EvalVault", path: "..")],
-    targets: [.target(name: "CFuzz"), .target(name: "FuzzSupport", dependencies: ["CFuzz"])] + targets.map {
+    targets: [
+        .target(name: "CFuzz"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzz", .product(name: "VaultCore", package: "EvalVault")]),
+    ] + targets.map {
         .executableTarget(name: $0, dependencies: ["FuzzSupport", .product(name: "VaultCore", package: "EvalVault")],
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])])
     },

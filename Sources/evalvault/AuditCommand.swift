@@ -70,11 +70,13 @@ struct AuditCommand: ParsableCommand {
 
         func run() throws {
             if let proof {
-                let v = try AuditProof.verify(try Files.read(proof, what: "proof file"))
+                let v = try AuditProof.verify(try Files.read(proof, what: "proof file", limit: AuditProof.maxFileSize))
                 Output.line("ok: entry \(v.index) is in the log of \(v.size) entries signed by chair \(v.chair) (fingerprint \(v.chairFingerprint))")
                 return
             }
-            let older = try checkpoint.map { String(decoding: try Files.read($0, what: "checkpoint file"), as: UTF8.self) }
+            let older = try checkpoint.map {
+                String(decoding: try Files.read($0, what: "checkpoint file", limit: VaultCore.Checkpoint.maxNoteSize), as: UTF8.self)
+            }
             let s = try AuditVerifier.verify(path: file!, olderCheckpoint: older)
             if global.json {
                 Output.json(["vault": s.vaultID, "size": String(s.size), "root": Base64.encode(s.root), "chair": s.chair,

@@ -15,9 +15,7 @@ struct PolicyCommand: ParsableCommand {
     )
 
     static func load(_ path: String) throws -> PolicySet {
-        let bytes = try Files.read(path, what: "policy file")
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw VaultError.invalidData("\(path) is not UTF-8 text") }
-        do { return try PolicySet(source: text, fileName: path) } catch { throw error.vaultError }
+        try PolicySet.load(try Files.read(path, what: "policy file"), fileName: path)
     }
 
     struct Check: ParsableCommand {

@@ -24,8 +24,8 @@ struct ReceiptCommand: ParsableCommand {
         @Flag(name: .long, help: "Print machine-readable JSON on stdout.") var json = false
 
         func run() throws {
-            let r = try Receipt(bytes: try Files.read(receipt, what: "receipt"), file: receipt)
-            let v = try Receipt.verify(r, result: try Files.read(result, what: "result statement"), expectedChair: try pin.pin())
+            let r = try Receipt(bytes: try Files.read(receipt, what: "receipt", limit: 64 << 10), file: receipt)
+            let v = try Receipt.verify(r, result: try Files.read(result, what: "result statement", limit: ResultStatement.maxFileSize), expectedChair: try pin.pin())
             if json {
                 Output.json(["counted": "true", "round": r.round, "batch": r.batch, "manifest_root": v.manifestRoot])
             } else {

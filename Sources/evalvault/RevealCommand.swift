@@ -75,7 +75,8 @@ struct VerifyResultCommand: ParsableCommand {
     @OptionGroup var pin: ChairPinOptions
 
     func run() throws {
-        let v = try ResultStatement.verify(try Files.read(file, what: "result statement"), expectedChair: try pin.pin())
+        let v = try ResultStatement.verify(try Files.read(file, what: "result statement", limit: ResultStatement.maxFileSize),
+                                           expectedChair: try pin.pin())
         Output.line("ok: \(v.stat) of round \(v.round), \(v.groups.count) groups, signed by chair \(v.chair) (fingerprint \(v.chairFingerprint))")
         Output.line("policy sha256 \(v.policySHA256); audit checkpoint at \(v.checkpointSize) entries")
         for g in v.groups {

@@ -71,6 +71,19 @@ struct PolicyParserTests {
         let ok = "permit (principal, action, resource) when { " + String(repeating: "(", count: 50) + "true" + String(repeating: ")", count: 50) + " };"
         #expect(loadError(ok).isEmpty)
     }
+
+    @Test("a policy file's bytes load as the commands load them: every problem is one VaultError (65), located")
+    func loadBytes() throws {
+        #expect(try PolicySet.load(Array("permit (principal, action, resource);".utf8), fileName: "f.policy").policies.count == 1)
+        #expect(throws: VaultError.invalidData("f.policy is not UTF-8 text")) {
+            try PolicySet.load(Array("permit (principal, action, resource);".utf8) + [0xff], fileName: "f.policy")
+        }
+        let two = Array("@id(\"a\") permit (principal, action, resource);\n@id(\"a\") forbid (principal, action, resource);".utf8)
+        let e = #expect(throws: VaultError.self) { try PolicySet.load(two, fileName: "f.policy") }
+        #expect(e?.exitStatus == .dataError)
+        #expect(e?.message.hasPrefix("f.policy:2:") == true, "\(e?.message ?? "")")
+        #expect(e?.message.split(separator: "\n").count == 1)
+    }
 }
 
 @Suite("Policy engine: validator")
@@ -197,7 +210,7 @@ struct PolicyDecisionTests {
         var requests: [PolicyRequest] = []
         for _ in 0..<300 { requests.append(RandomRequests.make(&rng)) }
         for _ in 0..<10 {
-            let shuffled = try load(statements.shuffled().joined(separator: "\n"))
+            let shuffled = try load(statements.shuffled(using: &rng).joined(separator: "\n"))
             for r in requests {
                 let a = base.evaluate(r), b = shuffled.evaluate(r)
                 #expect(a.allowed == b.allowed && a.determining == b.determining && a.errors.map(\.policyID) == b.errors.map(\.policyID))
@@ -236,9 +249,9 @@ struct SeededRandom: RandomNumberGenerator {
     mutating func chance(_ p: Double = 0.8) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
     mutating func int(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(next() % UInt64(r.count)) }
 
-    /// A fresh seed, printed so the run can be repeated.
+    /// A fresh seed, printed so the run can be repeated: set EVALVAULT_TEST_SEED to it.
     static func fresh(_ label: String) -> SeededRandom {
-        let seed = UInt64.random(in: 0...UInt64.max)
+        let seed = ProcessInfo.processInfo.environment["EVALVAULT_TEST_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64.max)
         print("\(label): seed \(seed)")
         return SeededRandom(seed: seed)
     }
@@ -331,7 +344,7 @@ struct DefaultPolicyTests {
     @Test("the parser never crashes on mutated policy files: each loads or gives a located error")
     func mutations() throws {
         let source = Array(DefaultPolicy.source.utf8)
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededRandom.fresh("policy mutations")
         let alphabet = Array("(){}[];,.@:=!<>&|\"\\-_ \nabcdefghijklmnopqrstuvwxyz0123456789".utf8) + [0x00, 0xff, 0xc3, 0x80]
         var located = 0, loaded = 0
         for i in 0..<3000 {

@@ -12,9 +12,11 @@ struct HPKETests {
 
     @Test("every mode-0 vector: key schedule, every encryption, exports")
     func knownAnswers() throws {
+        // x25519_sha256_aes256gcm.json holds one vector per mode (0-3); mode 0's has 257
+        // encryptions and 3 exports.
         let vectors = try Self.baseModeVectors()
-        #expect(!vectors.isEmpty)
-        var encryptions = 0
+        #expect(vectors.count == 1)
+        var encryptions = 0, exports = 0
         for v in vectors {
             let skR = try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: v.hex("skRm"))
             #expect(skR.publicKey.rawRepresentation == v.hex("pkRm"))
@@ -40,9 +42,11 @@ struct HPKETests {
                 let l = try #require(x["L"] as? Int)
                 #expect(try recipient.exportSecret(context: x.hex("exporter_context"), outputByteCount: l).unsafeArray() == x.hex("exported_value"))
                 #expect(try sender.exportSecret(context: x.hex("exporter_context"), outputByteCount: l).unsafeArray() == x.hex("exported_value"))
+                exports += 1
             }
         }
-        print("RFC 9180 base mode: \(vectors.count) vector(s), \(encryptions) encryptions checked")
+        #expect(encryptions == 257 && exports == 3, "encryptions \(encryptions), exports \(exports)")
+        print("RFC 9180 base mode: \(vectors.count) vector(s), \(encryptions) encryptions, \(exports) exports checked")
     }
 
     @Test("a message opened at the wrong position, with the wrong AAD or a flipped byte fails")
@@ -66,7 +70,10 @@ struct HPKETests {
 
     @Test("a reserved range seals exactly what sequential seals would, on any thread; its indexes are bounded and never reused")
     func reservedRange() throws {
-        for v in try Self.baseModeVectors() {
+        let vectors = try Self.baseModeVectors()
+        #expect(vectors.count == 1)
+        var sealed = 0
+        for v in vectors {
             let skR = try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: v.hex("skRm"))
             let skE = try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: v.hex("skEm"))
             var sender = try HPKE.Sender(recipientKey: skR.publicKey, info: v.hex("info"), ephemeralKey: skE)
@@ -89,6 +96,7 @@ struct HPKETests {
                 out = [UInt8](repeating: 7, count: pt.count)
                 let refused = bent.withUnsafeBytes { c in aad.withUnsafeBytes { a in out.withUnsafeMutableBytes { opener.open(c, sequenceNumber: UInt64(k), authenticating: a, into: $0) } } }
                 #expect(!refused && out.allSatisfy { $0 == 0 }, "a failed open leaves no plaintext")
+                sealed += 1
             }
             // Outside the range: refused. The next sequential seal continues after the range.
             var room = [UInt8](repeating: 0, count: 17)
@@ -98,6 +106,7 @@ struct HPKETests {
             let next = try sender.seal([1], authenticating: [])
             #expect(try recipient.open(next, sequenceNumber: UInt64(list.count), authenticating: []).unsafeArray() == [1])
         }
+        #expect(sealed == 257)
     }
 
     @Test("single-shot seal and open")

@@ -1,11 +1,11 @@
 @_spi(Fuzzing) import VaultCore
 import FuzzSupport
 
-/// The fuzz callback: any input must be accepted or refused with a VaultError, never crash.
+/// The fuzz callback: any input must be accepted or refused with a VaultError; anything else traps.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
-    _ = try? FuzzEntry.auditExport(bytes)
+    acceptOrVaultError("FuzzAuditExport") { try FuzzEntry.auditExport(bytes) }
     return 0
 }
 

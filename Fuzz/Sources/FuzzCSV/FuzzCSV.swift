@@ -1,11 +1,11 @@
 @_spi(Fuzzing) import VaultCore
 import FuzzSupport
 
-/// The fuzz callback: any input must be accepted or refused with a VaultError, never crash.
+/// The fuzz callback: any input must be accepted or refused with a VaultError; anything else traps.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
-    _ = try? ScoreSheet.fromCSV(bytes, file: "fuzz.csv")
+    acceptOrVaultError("FuzzCSV") { _ = try ScoreSheet.fromCSV(bytes, file: "fuzz.csv") }
     return 0
 }
 

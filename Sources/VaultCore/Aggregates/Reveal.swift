@@ -175,6 +175,9 @@ public enum ResultStatement {
         case key(PublicKeys)
         case fingerprint(String)
     }
+    /// The largest statement file `verify-result` reads. A group takes under 150 bytes, so this
+    /// holds over 100,000 groups (teams, or team and criterion pairs).
+    public static let maxFileSize = 16 << 20
 
     static func sign(result: AggregateResult, request: RevealRequest, vaultID: String, policySHA256: String, policyVersion: Int,
                      manifest: Manifest, chair: Actor) throws -> [UInt8] {

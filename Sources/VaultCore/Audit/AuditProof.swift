@@ -7,6 +7,10 @@ import VaultCrypto
 ///     {"checkpoint":"<signed note>","chair":"<id>","chair_key":"<base64 Ed25519>","chair_x25519":"<base64>",
 ///      "entry":{…},"sig":"<base64>"|null,"index":N,"proof":["<base64 hash>",…]}
 public enum AuditProof {
+    /// The largest proof file `audit verify --proof` reads: one entry (an export line is at most
+    /// 1 MiB), a checkpoint and at most 63 hashes fit with room to spare.
+    public static let maxFileSize = 2 << 20
+
     /// Builds the proof for entry `seq` against the latest checkpoint.
     public static func make(vault: Vault, seq: Int, chair: Principal) throws -> JSONValue {
         guard let note = try vault.latestCheckpoint() else {

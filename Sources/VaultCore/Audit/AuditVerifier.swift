@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import VaultCrypto
 
 /// Verifies an exported audit log offline (design: Audit log), with no vault and no passphrase.
@@ -22,11 +25,25 @@ public enum AuditVerifier {
     }
 
     public static func verify(path: String, olderCheckpoint: String? = nil) throws -> Summary {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw Files.exists(path) ? VaultError.permission("cannot read \(path)") : VaultError.notFound("\(path) does not exist")
+        var stats = LineReader.Stats()
+        return try verify(path: path, olderCheckpoint: olderCheckpoint, stats: &stats)
+    }
+
+    /// The same, reporting what the line reader did (for the tests), even when verification fails.
+    static func verify(path: String, olderCheckpoint: String?, stats: inout LineReader.Stats) throws -> Summary {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw errno == ENOENT ? VaultError.notFound("\(path) does not exist") : VaultError.permission("cannot read \(path)")
         }
-        defer { try? handle.close() }
-        var reader = LineReader(handle: handle)
+        defer { close(fd) }
+        var reader = LineReader { buffer in
+            while true {
+                let n = read(fd, buffer.baseAddress, buffer.count)
+                if n >= 0 { return n }
+                guard errno == EINTR else { throw VaultError.permission("cannot read \(path): \(String(cString: strerror(errno)))") }
+            }
+        }
+        defer { stats = reader.stats }
         return try verify(lines: { try reader.next() }, olderCheckpoint: olderCheckpoint)
     }
 
@@ -191,35 +208,115 @@ public enum AuditVerifier {
     }
 }
 
-/// Reads a file line by line in 64 KiB chunks. A last line without its newline is an error:
-/// exports always end with one, so its absence means truncation.
+/// Reads lines in bounded memory and linear time, for `audit verify` given any file at all.
+///
+/// One buffer of `maxLineLength + chunkSize` bytes, allocated once. The search for a newline
+/// resumes where the last one stopped, so each byte is scanned once; the unfinished line is moved
+/// to the front only when the buffer's end is reached, which happens at most once per line (a line
+/// that would need a second move is already too long), so each byte is moved at most once. A line
+/// longer than `maxLineLength` is refused as soon as that many bytes without a newline are
+/// buffered, naming the line, without reading the rest of it. A last line without its newline is
+/// an error: exports always end with one, so its absence means truncation.
 struct LineReader {
-    let handle: FileHandle
-    var buffer: [UInt8] = []
-    var start = 0
-    var eof = false
-    var lineCount = 0
+    /// The longest line accepted, newline excluded. Export lines are a few hundred bytes; the
+    /// header grows by about 70 bytes per principal, so 1 MiB leaves room for over 10,000.
+    static let maxLineLength = 1 << 20
+    static let chunkSize = 1 << 16
 
-    init(handle: FileHandle) { self.handle = handle }
+    /// Fills a prefix of the buffer it is given (never empty) and returns how many bytes it wrote; 0 at the end.
+    typealias Source = (UnsafeMutableRawBufferPointer) throws -> Int
 
+    /// What the reader did so far: what the tests check bounds and linearity against.
+    struct Stats: Sendable, Equatable {
+        /// Lines handed out.
+        var lines = 0
+        /// Bytes taken from the source.
+        var bytesRead = 0
+        /// Bytes examined in search of a newline.
+        var bytesScanned = 0
+        /// Bytes of unfinished lines moved to the front of the buffer.
+        var bytesMoved = 0
+        /// The buffer's size, fixed for the reader's life.
+        var capacity = 0
+    }
+
+    let maxLineLength: Int
+    private let source: Source
+    private var buffer: [UInt8]
+    /// buffer[start..<end] is read and not yet handed out; buffer[start..<scanned] holds no newline.
+    private var start = 0, scanned = 0, end = 0
+    private var eof = false
+    private(set) var stats = Stats()
+
+    /// `inputSize`: when the source is known to hold at most that many bytes, a smaller buffer
+    /// that holds them all (the whole input then never needs moving or refusing by size alone).
+    init(maxLineLength: Int = LineReader.maxLineLength, inputSize: Int? = nil, source: @escaping Source) {
+        precondition(maxLineLength > 0)
+        self.maxLineLength = maxLineLength
+        self.source = source
+        buffer = [UInt8](repeating: 0, count: min(maxLineLength + Self.chunkSize, inputSize.map { $0 + 1 } ?? .max))
+        stats.capacity = buffer.count
+    }
+
+    /// A reader over bytes in memory (the fuzz target's), handed to it in chunks as a file would
+    /// be, with a buffer no larger than they need.
+    init(bytes: [UInt8], maxLineLength: Int = LineReader.maxLineLength) {
+        var offset = 0
+        self.init(maxLineLength: maxLineLength, inputSize: bytes.count) { out in
+            let n = min(out.count, bytes.count - offset)
+            guard n > 0 else { return 0 }
+            bytes.withUnsafeBytes { b in out.baseAddress!.copyMemory(from: b.baseAddress! + offset, byteCount: n) }
+            offset += n
+            return n
+        }
+    }
+
+    /// The next line without its newline, nil at the end of the input.
     mutating func next() throws -> [UInt8]? {
         while true {
-            if let nl = buffer[start...].firstIndex(of: 0x0A) {
-                let line = Array(buffer[start..<nl])
-                start = nl + 1
-                lineCount += 1
+            let found = buffer.withUnsafeBytes { b -> Int? in
+                guard scanned < end, let p = memchr(b.baseAddress! + scanned, 0x0A, end - scanned) else { return nil }
+                return UnsafeRawPointer(p) - b.baseAddress!
+            }
+            stats.bytesScanned += (found.map { $0 + 1 } ?? end) - scanned
+            if let newline = found {
+                guard newline - start <= maxLineLength else { throw tooLong() }
+                let line = Array(buffer[start..<newline])
+                start = newline + 1
+                scanned = start
+                stats.lines += 1
                 return line
             }
+            scanned = end
+            guard end - start <= maxLineLength else { throw tooLong() }
             if eof {
-                guard start == buffer.count else {
-                    throw VaultError.integrity("line \(lineCount + 1): the file ends in the middle of a line (truncated?)")
+                guard start == end else {
+                    throw VaultError.integrity("line \(stats.lines + 1): the file ends in the middle of a line (truncated?)")
                 }
                 return nil
             }
-            buffer.removeFirst(start)
-            start = 0
-            let chunk = try handle.read(upToCount: 1 << 16) ?? Data()
-            if chunk.isEmpty { eof = true } else { buffer += chunk }
+            if end == buffer.count {
+                // start > 0 here: a line filling a buffer of the full size was refused above, and
+                // a smaller buffer holds the whole input.
+                let pending = end - start
+                buffer.withUnsafeMutableBytes { b in
+                    _ = memmove(b.baseAddress!, b.baseAddress! + start, pending)
+                }
+                stats.bytesMoved += pending
+                start = 0
+                scanned = pending
+                end = pending
+            }
+            let room = min(Self.chunkSize, buffer.count - end)
+            let n = try buffer.withUnsafeMutableBytes { b in
+                try source(UnsafeMutableRawBufferPointer(rebasing: b[end..<(end + room)]))
+            }
+            precondition(n >= 0 && n <= room, "a line source returned \(n) for room \(room)")
+            if n == 0 { eof = true } else { end += n; stats.bytesRead += n }
         }
+    }
+
+    private func tooLong() -> VaultError {
+        VaultError.integrity("line \(stats.lines + 1) is longer than \(Files.sizeText(maxLineLength))")
     }
 }

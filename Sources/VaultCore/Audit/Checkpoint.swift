@@ -12,6 +12,9 @@ import VaultCrypto
 /// The signature covers the three body lines with their newlines. The key id is the first
 /// 4 bytes of SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key), 0x01 being the Ed25519 signature type.
 public struct Checkpoint: Sendable, Equatable {
+    /// The largest checkpoint note file read (`audit verify --checkpoint`); a note is a few hundred bytes.
+    public static let maxNoteSize = 64 << 10
+
     public let origin: String
     public let size: Int
     public let root: [UInt8]

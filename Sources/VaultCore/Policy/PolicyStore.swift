@@ -85,6 +85,15 @@ extension PolicyLoadError {
     }
 }
 
+extension PolicySet {
+    /// A policy file's bytes as the commands load them: UTF-8 text, parsed and validated. Any
+    /// problem is one VaultError (65) listing every located diagnostic.
+    public static func load(_ bytes: [UInt8], fileName: String) throws(VaultError) -> PolicySet {
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw VaultError.invalidData("\(fileName) is not UTF-8 text") }
+        do { return try PolicySet(source: text, fileName: fileName) } catch { throw error.vaultError }
+    }
+}
+
 // MARK: - The policy commands' core
 
 extension Vault {

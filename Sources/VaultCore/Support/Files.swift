@@ -29,6 +29,39 @@ public enum Files {
         return [UInt8](data)
     }
 
+    /// Reads a whole file that must hold at most `limit` bytes: one given to a verifier by
+    /// anyone. Never reads more than `limit` plus one chunk, whatever the path names (a huge
+    /// file, a pipe, /dev/zero); a larger file is refused with exit 65, a missing one with 66.
+    public static func read(_ path: String, what: String, limit: Int) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { throw VaultError.notFound("\(what) \(path) does not exist") }
+            throw VaultError.permission("cannot read \(what) \(path)")
+        }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw VaultError.permission("cannot read \(what) \(path)")
+            }
+            if n == 0 { return out }
+            guard out.count + n <= limit else {
+                throw VaultError.invalidData("\(what) \(path) is larger than \(sizeText(limit)); refusing to read it")
+            }
+            out += chunk[0..<n]
+        }
+    }
+
+    /// A byte count for messages: "1 MiB", "64 KiB", or "1000 bytes".
+    static func sizeText(_ bytes: Int) -> String {
+        if bytes >= 1 << 20 && bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
+        if bytes >= 1 << 10 && bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
+        return "\(bytes) bytes"
+    }
+
     /// Writes `bytes` to `path` atomically: a new file with `mode` in the same folder, fsync,
     /// then rename. With `overwrite: false` an existing file is never replaced. Why: a crash
     /// half-way must never leave a truncated key file in place of a good one.

@@ -11,16 +11,11 @@ public enum FuzzEntry {
         _ = try KeyFile.parse(bytes, path: "fuzz.key")
     }
 
-    /// The audit-export reader of `audit verify`, line by line, including signature checks.
+    /// The audit-export reader of `audit verify`, line by line through the same bounded line
+    /// reader as a file, including signature checks.
     public static func auditExport(_ bytes: [UInt8]) throws {
-        var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
-        guard bytes.last == 0x0A else { throw VaultError.integrity("no final newline") }
-        lines.removeLast()
-        var i = 0
-        _ = try AuditVerifier.verify(lines: { () -> [UInt8]? in
-            defer { i += 1 }
-            return i < lines.count ? lines[i] : nil
-        }, olderCheckpoint: nil)
+        var reader = LineReader(bytes: bytes)
+        _ = try AuditVerifier.verify(lines: { try reader.next() }, olderCheckpoint: nil)
     }
 
     /// The seal-record decoders: a score plaintext and a batch trailer.
