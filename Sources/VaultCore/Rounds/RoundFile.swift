@@ -51,8 +51,8 @@ public enum RoundFile {
         }
 
         mutating func validate(_ t: TOMLTable) -> RoundConfig? {
-            unknownKeys(t, allowed: ["id", "title", "teams", "reveal", "criteria"], path: { $0 },
-                        hint: "unknown key (expected id, title, teams, [reveal], [[criteria]])")
+            unknownKeys(t, allowed: ["id", "title", "teams", "reveal", "criteria", "publish"], path: { $0 },
+                        hint: "unknown key (expected id, title, teams, [reveal], [[criteria]], [[publish]])")
             let id = string(t, "id", path: "id")
             if let id, !Identifier.isValid(id) { report("id", at: t["id"]?.position, "\"\(id)\" is not a valid round id (letters, digits, '-', '_', '.')") }
             let title = string(t, "title", path: "title", required: false) ?? id ?? ""
@@ -146,8 +146,85 @@ public enum RoundFile {
             } else {
                 report("criteria", at: nil, "at least one [[criteria]] table is needed")
             }
+            let publish = declaredReveals(t)
             guard errors.isEmpty, let id else { return nil }
-            return RoundConfig(id: id, title: title, teams: teams, criteria: criteria, reveal: RevealRule(holders: holders, threshold: threshold))
+            return RoundConfig(id: id, title: title, teams: teams, criteria: criteria, reveal: RevealRule(holders: holders, threshold: threshold),
+                               publish: publish)
+        }
+
+        /// The `[[publish]]` entries (design: Aggregates, "Declared reveals"): what the round will
+        /// publish, fixed before anyone seals. Optional: a round that declares nothing can publish
+        /// nothing under the default policy.
+        mutating func declaredReveals(_ t: TOMLTable) -> [DeclaredReveal] {
+            guard let value = t["publish"] else { return [] }
+            guard let list = value.tables else {
+                report("publish", at: value.position, "must be [[publish]] tables, one per declared reveal (found \(value.kindName))")
+                return []
+            }
+            var out: [DeclaredReveal] = []
+            var firstLine: [String: Int] = [:]
+            for (i, p) in list.enumerated() {
+                let path = "publish[\(i + 1)]"
+                let before = errors.count
+                unknownKeys(p, allowed: ["stat", "by", "precision", "advance", "trim"], path: { "\(path).\($0)" },
+                            hint: "unknown key (expected stat, by, precision, advance, trim)")
+                var stat: Statistic?
+                if let name = string(p, "stat", path: "\(path).stat") {
+                    stat = Statistic(rawValue: name)
+                    if stat == nil {
+                        report("\(path).stat", at: p["stat"]?.position,
+                               "unknown statistic \"\(name)\" (use one of \(Statistic.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                }
+                var by: [String]?
+                if let v = p["by"] {
+                    let names = v.array?.compactMap(\.string)
+                    if let names, names == ["team"] || names == ["team", "criterion"], names.count == v.array?.count {
+                        by = names
+                    } else {
+                        report("\(path).by", at: v.position, "must be [\"team\"] or [\"team\", \"criterion\"] (never by evaluator)")
+                    }
+                } else {
+                    report("\(path).by", at: p.position, "by is missing")
+                }
+                if let stat, stat == .weightedTotal || stat == .rank, let b = by, b != ["team"] {
+                    report("\(path).by", at: p["by"]?.position, "\(stat.rawValue) is per team: by = [\"team\"]")
+                }
+                var precision = DeclaredReveal.defaultPrecision
+                if let v = p["precision"] {
+                    if let k = v.integer, (0...6).contains(k) { precision = k }
+                    else { report("\(path).precision", at: v.position, "must be a whole number from 0 to 6") }
+                }
+                var advance: Int?
+                if let v = p["advance"] {
+                    if stat != nil && stat != .rank {
+                        report("\(path).advance", at: v.position, "goes only with stat = \"rank\"")
+                    } else if let k = v.integer, k >= 1 {
+                        advance = k
+                    } else {
+                        report("\(path).advance", at: v.position, "must be a whole number, at least 1")
+                    }
+                }
+                var trim: Fixed?
+                if let v = p["trim"] {
+                    if stat != nil && stat != .trimmedMean {
+                        report("\(path).trim", at: v.position, "goes only with stat = \"trimmed_mean\"")
+                    } else if let f = v.fixed, f.micros >= 0, f.micros < Fixed.scale / 2 {
+                        trim = f
+                    } else {
+                        report("\(path).trim", at: v.position, "must be a fraction from 0 to below 0.5")
+                    }
+                }
+                guard errors.count == before, let stat, let by else { continue }
+                let d = DeclaredReveal(stat: stat, by: by, precision: precision, advance: advance, trim: trim)
+                if let first = firstLine[d.description] {
+                    report(path, at: p.position, "\(d.description) is declared twice (first at line \(first))")
+                    continue
+                }
+                firstLine[d.description] = p.position?.line ?? 0
+                out.append(d)
+            }
+            return out
         }
     }
 }
