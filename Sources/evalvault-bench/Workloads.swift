@@ -49,11 +49,14 @@ struct BenchVault {
         return try vault.authenticate(PrincipalID(id), keyPath: dir + "/\(id).key", passphrase: Self.passphrase(dir), action: "bench", target: "bench")
     }
 
-    /// Creates and opens a round (default B): `teams` × `criteria`, every criterion 0–100 in steps of 0.5.
+    /// Creates and opens a round (default B): `teams` × `criteria`, every criterion 0–100 in steps of
+    /// 0.5, declaring weighted_total and rank (advance 4) by team.
     func openRound(_ id: String = "B", teams: Int, criteria: Int) throws {
         let toml = "id = \"\(id)\"\ntitle = \"benchmark\"\nteams = [\((0..<teams).map { "\"t\($0)\"" }.joined(separator: ","))]\n"
             + "[reveal]\nholders = [\"chair\"]\nthreshold = 1\n"
             + (0..<criteria).map { "[[criteria]]\nid = \"c\($0)\"\nweight = \($0 % 7 + 1)\nmin = 0\nmax = 100\nstep = 0.5\n" }.joined()
+            // The reveals data set B is timed on (the default policy permits only declared ones).
+            + "[[publish]]\nstat = \"weighted_total\"\nby = [\"team\"]\n[[publish]]\nstat = \"rank\"\nby = [\"team\"]\nadvance = 4\n"
         try vault.createRound(try RoundFile.parse(toml, file: "bench.toml"), actor: chair)
         _ = try vault.openRound(id, actor: chair)
     }

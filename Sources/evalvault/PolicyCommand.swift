@@ -9,7 +9,7 @@ struct PolicyCommand: ParsableCommand {
         discussion: """
             Examples:
               evalvault policy check Policies/default.policy
-              evalvault policy explain --as chair --action reveal --stat mean --by team --holders 2
+              evalvault policy explain --as chair --action reveal --stat mean --by team --declared true --holders 2
             """,
         subcommands: [Check.self, Test.self, Apply.self, Show.self, Explain.self]
     )
@@ -117,10 +117,10 @@ struct PolicyCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show how the policy in force decides a request for the acting principal, touching no data.",
             discussion: """
-                Prints the decision, the determining policy ids, the result of each when/unless clause of every statement whose scope matched, and any evaluation errors.
+                Prints the decision, the determining policy ids, the result of each when/unless clause of every statement whose scope matched, and any evaluation errors. An attribute not given is absent from the request, as it is for actions it does not apply to; a reveal needs --declared (whether the round declares exactly that reveal: see round show).
 
                 Example:
-                  evalvault policy explain --as chair --action reveal --round 2025-R1 --stat mean --by team --min-group 3 --holders 2
+                  evalvault policy explain --as chair --action reveal --round 2025-R1 --stat mean --by team --declared true --min-group 3 --holders 2
                 """)
         @OptionGroup var global: GlobalOptions
         @Option(help: "The action, e.g. reveal or seal.") var action: String
@@ -129,7 +129,8 @@ struct PolicyCommand: ParsableCommand {
         @Option(help: "A criterion id.") var criterion: String?
         @Option(help: "A statistic, e.g. mean.") var stat: String?
         @Option(help: "Grouping, comma-separated: team, criterion, evaluator.") var by: String?
-        @Option(name: .customLong("min-group"), help: "The smallest group size.") var minGroup: Int?
+        @Option(name: .customLong("min-group"), help: "The smallest number of distinct evaluators in any contributing (team, criterion) cell.") var minGroup: Int?
+        @Option(help: ArgumentHelp("Whether the reveal matches one the round declares (true or false).", valueName: "bool")) var declared: Bool?
         @Option(help: "How many reveal holders unlocked their keys.") var holders: Int?
         @Option(help: "A principal the action targets.") var target: String?
         @Option(help: "The stated reason (identity reveal).") var reason: String?
@@ -142,6 +143,7 @@ struct PolicyCommand: ParsableCommand {
             if let stat { resource["stat"] = .string(stat) }
             if let by { resource["by"] = .list(by.split(separator: ",").map { .string(String($0)) }) }
             if let minGroup { resource["min_group"] = .long(Int64(minGroup)) }
+            if let declared { resource["declared"] = .bool(declared) }
             if let target { resource["target"] = .string(target) }
             if let holders { context["holders"] = .long(Int64(holders)) }
             if let reason { context["reason"] = .string(reason) }

@@ -72,27 +72,28 @@ struct PrincipalCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Enable a disabled principal again (chair; audited).",
             discussion: "Example:\n  evalvault principal enable ev-1 --as chair")
-        @OptionGroup var global: GlobalOptions
-        @Argument(help: "The principal's id.") var id: String
-
-        func run() throws {
-            let (vault, actor) = try global.authenticate(action: "principal.enable", target: "principal/\(id)")
-            try vault.enablePrincipal(try PrincipalID(id), actor: actor)
-            Output.line("enabled \(id)")
-        }
+        @OptionGroup var change: EnabledChange
+        func run() throws { try change.apply(enabled: true) }
     }
 
     struct Disable: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Disable a principal: it can no longer act from now on; what it sealed before still counts.",
             discussion: "Example:\n  evalvault principal disable ev-1 --as chair")
+        @OptionGroup var change: EnabledChange
+        func run() throws { try change.apply(enabled: false) }
+    }
+
+    /// What `enable` and `disable` share: the principal, the chair acting, one audited change.
+    struct EnabledChange: ParsableArguments {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The principal's id.") var id: String
 
-        func run() throws {
-            let (vault, actor) = try global.authenticate(action: "principal.disable", target: "principal/\(id)")
-            try vault.disablePrincipal(try PrincipalID(id), actor: actor)
-            Output.line("disabled \(id)")
+        func apply(enabled: Bool) throws {
+            let (vault, actor) = try global.authenticate(action: enabled ? "principal.enable" : "principal.disable", target: "principal/\(id)")
+            let pid = try PrincipalID(id)
+            if enabled { try vault.enablePrincipal(pid, actor: actor) } else { try vault.disablePrincipal(pid, actor: actor) }
+            Output.line("\(enabled ? "enabled" : "disabled") \(id)")
         }
     }
 }

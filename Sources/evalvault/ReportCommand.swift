@@ -7,7 +7,7 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Write a round's results as one self-contained HTML page (chair, with k holders).",
         discussion: """
-            The page holds the criteria and weights, a bar chart of weighted totals with the advance line, the mean per criterion with n, the policy hash, the audit checkpoint and the signed result statement. It is made by two reveals (rank, and mean by team,criterion): the policy decides and the audit log records them as such.
+            The page holds the criteria and weights, a bar chart of weighted totals with the advance line, the mean per criterion with n, the policy hash, the audit checkpoint and the signed result statement. It is made by two reveals (rank with --advance, and mean by team,criterion at precision 2): the policy decides and the audit log records them as such, so under the default policy the round must declare both.
 
             Example:
               evalvault report --as chair --round 2025-R1 --advance 4 --with cm-1 --out round-1.html

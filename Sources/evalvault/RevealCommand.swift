@@ -7,7 +7,7 @@ struct RevealCommand: ParsableCommand {
         commandName: "reveal",
         abstract: "Unseal the aggregates of a closed round that the policy allows (chair, with k holders).",
         discussion: """
-            Statistics: count, mean, median, trimmed_mean, stddev, min, max, weighted_total, rank (the default policy allows count, mean, median, trimmed_mean, weighted_total and rank, only on closed rounds, only by team or team,criterion, only when every group has at least 3 evaluators). Values are exact, rounded half-even at --precision places. A k-of-n round needs k holders in the same command: the acting principal and co-holders named with --with, each with their passphrase from --with-passphrase-file ID=FILE, else $EVALVAULT_PASSPHRASE_<ID>, else a prompt.
+            Statistics: count, mean, median, trimmed_mean, stddev, min, max, weighted_total, rank (the default policy allows count, mean, median, trimmed_mean, weighted_total and rank, only on closed rounds, only by team or team,criterion, only as the round file declared them in [[publish]] — statistic, grouping, precision, advance and trim exactly; see round show — and only when every (team, criterion) cell behind the output has at least 3 evaluators). Each group shows n, its smallest such cell. Values are exact, rounded half-even at --precision places. A k-of-n round needs k holders in the same command: the acting principal and co-holders named with --with, each with their passphrase from --with-passphrase-file ID=FILE, else $EVALVAULT_PASSPHRASE_<ID>, else a prompt.
 
             Examples:
               evalvault reveal --as chair --round 2025-R1 --stat mean --by team,criterion --with cm-1

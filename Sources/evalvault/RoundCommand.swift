@@ -17,7 +17,7 @@ struct RoundCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a draft round from a TOML round file (chair).",
             discussion: """
-                The file names the round, its teams, its criteria (id, title, weight, min, max, step) and its reveal holders and threshold; see Examples/round-1.toml. Every field is checked, with errors as file:line: key: message.
+                The file names the round, its teams, its criteria (id, title, weight, min, max, step), its reveal holders and threshold, and the reveals it will publish ([[publish]]: stat, by, precision, advance, trim); see Examples/round-1.toml. Every field is checked, with errors as file:line: key: message.
 
                 Example:
                   evalvault round create --as chair --config Examples/round-1.toml
@@ -29,7 +29,8 @@ struct RoundCommand: ParsableCommand {
             let parsed = try RoundFile.load(path: config)
             let (vault, actor) = try global.authenticate(action: "round.create", target: "round/\(parsed.id)")
             try vault.createRound(parsed, actor: actor)
-            Output.line("created round \(parsed.id) (draft): \(parsed.teams.count) teams, \(parsed.criteria.count) criteria, reveal \(parsed.reveal.threshold) of \(parsed.reveal.holders.count)")
+            Output.line("created round \(parsed.id) (draft): \(parsed.teams.count) teams, \(parsed.criteria.count) criteria, reveal \(parsed.reveal.threshold) of \(parsed.reveal.holders.count), \(parsed.publish.count) declared reveal\(parsed.publish.count == 1 ? "" : "s")")
+            if parsed.publish.isEmpty { Output.notice("round \(parsed.id) declares no reveals ([[publish]]): under the default policy nothing can be published from it") }
         }
     }
 
@@ -107,7 +108,7 @@ struct RoundCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show a round: teams, criteria and weights, state, reveal holders, counts.",
+            abstract: "Show a round: teams, criteria and weights, state, reveal holders, declared reveals, counts.",
             discussion: "Example:\n  evalvault round show 2025-R1")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The round id.") var id: String
@@ -121,6 +122,8 @@ struct RoundCommand: ParsableCommand {
             Output.line("teams: \(r.config.teams.joined(separator: ", "))")
             Output.line("reveal: \(r.config.reveal.threshold) of \(r.config.reveal.holders.map(\.rawValue).joined(separator: ", "))")
             Output.line("panel: \(r.state == .draft ? (r.config.panel.map { $0.map(\.rawValue).joined(separator: ", ") + " (fixed when it opens)" } ?? "the enrolled evaluators when it opens") : r.panel.map(\.rawValue).joined(separator: ", "))")
+            Output.line("publishes: \(r.config.publish.isEmpty ? "nothing declared" : "\(r.config.publish.count) declared reveal\(r.config.publish.count == 1 ? "" : "s")")")
+            for d in r.config.publish { Output.line("  \(d.description)") }
             Output.line("sealed: \(c.scores) scores in \(c.batches) batches")
             Output.line("")
             Output.table(["criterion", "title", "weight", "min", "max", "step"], r.config.criteria.map {

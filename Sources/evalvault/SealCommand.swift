@@ -2,11 +2,14 @@ import ArgumentParser
 import VaultCore
 
 struct SealCommand: ParsableCommand {
+    /// The machine form of a seal's report.
+    struct Sealed: Encodable { let round: String; let batch: String; let scores: String; let receipt: String; let publishes: [String] }
+
     static let configuration = CommandConfiguration(
         commandName: "seal",
         abstract: "Seal scores into an open round (evaluator). Nobody can read them back, you included.",
         discussion: """
-            One score with --team, --criterion and --score, or a whole batch from a CSV file with the header team,criterion,score[,comment]. Every score is checked against its criterion's range and step first; if one row is wrong, nothing is sealed. Sealing the same team and criterion again while the round is open replaces your earlier score.
+            One score with --team, --criterion and --score, or a whole batch from a CSV file with the header team,criterion,score[,comment]. Every score is checked against its criterion's range and step first; if one row is wrong, nothing is sealed. Sealing the same team and criterion again while the round is open replaces your earlier score. After sealing, it prints what the round will publish: the reveals its round file declared, fixed before anyone sealed.
 
             Examples:
               evalvault seal --as ev-1 --round 2025-R1 --team upstage --criterion performance --score 81.5
@@ -49,10 +52,16 @@ struct SealCommand: ParsableCommand {
         if let receiptOut {
             try Files.writeAtomically(receipt.receipt.bytes, to: receiptOut, mode: 0o600, overwrite: false)
         }
+        // What the round will publish, fixed before anyone sealed (the round the seal was
+        // checked against, signed by the chair this evaluator pinned).
+        let declared = try vault.round(round, verifiedWith: actor.chairKey).config.publish
         if global.json {
-            Output.json(["round": receipt.round, "batch": receipt.batchID, "scores": String(receipt.count), "receipt": receipt.receiptPath])
+            Output.json(Sealed(round: receipt.round, batch: receipt.batchID, scores: String(receipt.count), receipt: receipt.receiptPath,
+                               publishes: declared.map(\.description)))
         } else {
             Output.line("sealed \(receipt.count) score\(receipt.count == 1 ? "" : "s") in round \(receipt.round) (batch \(receipt.batchID))")
+            if declared.isEmpty { Output.line("round \(receipt.round) declares no reveals: nothing can be published from it under the default policy") }
+            for d in declared { Output.line("round \(receipt.round) will publish: \(d.description)") }
             Output.line("receipt: \(receipt.receiptPath) (entry \(receipt.receipt.seq), leaf \(receipt.receipt.leafHash.prefix(16))…); after the result is published, check it with: evalvault receipt verify \(receipt.receiptPath) --result RESULT.json")
         }
     }

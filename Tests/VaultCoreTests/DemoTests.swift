@@ -57,6 +57,8 @@ struct DemoTests {
         #expect(v.round == "2025-R1" && v.groups.count == 5)
         #expect(lines.contains { $0.contains("denied by policy never-by-evaluator") })
         #expect(lines.contains { $0.contains("denied by policy no-seal-with-conflict") })
+        #expect(lines.contains { $0.hasSuffix("denied by policy reveal-only-declared: round 2025-R1 declares mean by team,criterion at precision 2; this request asks precision 6") })
+        #expect(lines.contains { $0.contains("declares what it will publish, fixed before anyone seals: rank by team at precision 2, advance 4; mean by team,criterion at precision 2") })
         #expect(lines.contains { $0.contains(outcome.report) })
         // Nothing secret in the vault folder: no identity, no seeded score text of a cell.
         for file in dir.allFiles() where file.hasPrefix(outcome.vault) {

@@ -97,4 +97,34 @@ struct PanelTests {
         }
         #expect(dup?.message.contains("p.toml:3: panel: ev-1 is listed twice") == true, "\(dup?.message ?? "")")
     }
+
+    @Test("differencing: a copy of the vault that lost one evaluator's batch reveals nothing (65), whoever's client opens it")
+    func differencingOnACopy() throws {
+        let f = try RoundFixture()
+        try f.makeRound()
+        for (ev, n) in [("ev-1", "60"), ("ev-2", "70"), ("ev-3", "80"), ("ev-4", "90")] {
+            try f.seal(ev, [("naver-cloud", "performance", n), ("sk-telecom", "performance", n)])
+        }
+        _ = try f.vault.closeRound("R1", actor: try f.actor("chair"))
+        let request = RevealRequest(round: "R1", stat: .mean, by: ["team"], trim: nil, advance: nil, precision: 2, format: .json)
+        let m4 = try f.vault.reveal(request, actor: try f.actor("chair"), coHolders: [], publish: false)
+        #expect(String(decoding: m4.output, as: UTF8.self).contains("\"n\":4"))
+        // The copy: ev-4's batch deleted, as a holder of the key and a copy would try.
+        try f.vault.database.truncateWAL()
+        let copy = f.dir.path + "/copy"
+        try FileManager.default.copyItem(atPath: f.location.directory, toPath: copy)
+        let db = try Database(path: copy + "/vault.db", create: false)
+        try db.execute("PRAGMA foreign_keys = OFF")
+        let batch = try #require(f.vault.log.batches(ofRound: "R1").first { $0.evaluator == "ev-4" })
+        try db.prepare("DELETE FROM seals WHERE batch = ?").bind(Hex.decode(batch.id)!).run()
+        try db.prepare("DELETE FROM batches WHERE id = ?").bind(Hex.decode(batch.id)!).run()
+        // Neither the chair's client nor a fresh one reveals from it.
+        for state in [f.state.directory, f.dir.path + "/state-fresh"] {
+            let vault = try Vault.open(at: VaultLocation(directory: copy), state: ClientState(directory: state))
+            let e = #expect(throws: VaultError.self) {
+                _ = try vault.reveal(request, actor: try f.actor("chair", in: vault), coHolders: [], publish: false)
+            }
+            #expect(e?.exitStatus == .dataError && e?.message.contains("is missing from vault.db") == true, "\(e?.message ?? "")")
+        }
+    }
 }

@@ -91,7 +91,7 @@ struct PolicyValidatorTests {
     @Test("unknown actions, roles, attributes, methods and closed-set literals are refused", arguments: [
         ("permit (principal, action == Action::\"reveall\", resource);", "t.policy:1:38: unknown action \"reveall\""),
         ("permit (principal in Role::\"admin\", action, resource);", "t.policy:1:28: unknown role \"admin\" (roles: evaluator, chair, committee, auditor)"),
-        ("permit (principal, action, resource) when { resource.min_grup > 3 };", "t.policy:1:54: unknown attribute resource.min_grup (known: by, criterion, min_group, round, stat, target, team)"),
+        ("permit (principal, action, resource) when { resource.min_grup > 3 };", "t.policy:1:54: unknown attribute resource.min_grup (known: by, criterion, declared, min_group, round, stat, target, team)"),
         ("permit (principal, action, resource) when { principal.role == \"chiar\" };", "t.policy:1:63: unknown role \"chiar\" (expected one of: evaluator, chair, committee, auditor)"),
         ("permit (principal, action, resource) when { resource.by.contains(\"evaluatr\") };", "t.policy:1:66: unknown grouping \"evaluatr\" (expected one of: team, criterion, evaluator)"),
         ("permit (principal, action, resource) when { [\"mean\", \"avg\"].contains(resource.stat) };", "t.policy:1:54: unknown statistic \"avg\" (expected one of: count, mean, median, trimmed_mean, stddev, min, max, weighted_total, rank)"),
@@ -204,7 +204,7 @@ struct PolicyDecisionTests {
             .joined(separator: "\n")
         let statements = code.components(separatedBy: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             .filter { !$0.isEmpty }.map { $0 + ";" }
-        #expect(statements.count == 13)
+        #expect(statements.count == 14)
         let base = try load(statements.joined(separator: "\n"))
         var rng = SeededRandom.fresh("order independence")
         var requests: [PolicyRequest] = []
@@ -283,6 +283,7 @@ enum RandomRequests {
             }
         }
         if rng.chance(0.6) { resource["min_group"] = .long(Int64(rng.int(0...6))) }
+        if rng.chance() { resource["declared"] = .bool(rng.chance(0.7)) }
         var context: [String: PolicyValue] = [:]
         if rng.chance() { context["holders"] = .long(Int64(rng.int(0...3))) }
         if rng.chance(0.5) { context["reason"] = .string(rng.pick(["", "court order", "conflict review"])) }
@@ -310,7 +311,7 @@ struct DefaultPolicyTests {
         } }
     }
 
-    @Test("property: for random requests, never a reveal by evaluator, never a conflicted seal, never a reveal below min group or threshold")
+    @Test("property: for random requests, never a reveal by evaluator, never a conflicted seal, never a reveal below min group or threshold, never an undeclared reveal")
     func properties() throws {
         let set = try load(DefaultPolicy.source)
         var rng = SeededRandom.fresh("default policy properties")
@@ -323,6 +324,7 @@ struct DefaultPolicyTests {
                 allowedReveals += 1
                 if case .list(let by)? = r.resource["by"] { #expect(!by.contains(.string("evaluator"))) }
                 if case .long(let m)? = r.resource["min_group"] { #expect(m >= 3) }
+                #expect(r.resource["declared"] == .bool(true), "an undeclared reveal was allowed")
                 #expect(r.principal.role == "chair")
                 if case .record(let round)? = r.resource["round"], case .long(let k)? = round["threshold"], case .long(let h)? = r.context["holders"] {
                     #expect(h >= k)
@@ -381,7 +383,7 @@ struct DefaultPolicyTests {
 struct PolicyReadsTests {
     @Test("the resource attributes a policy reads; nil when it uses resource as a whole")
     func reads() throws {
-        #expect(try load(DefaultPolicy.source).readsResourceAttributes == ["round", "team", "stat", "by", "min_group"])
+        #expect(try load(DefaultPolicy.source).readsResourceAttributes == ["round", "team", "stat", "by", "min_group", "declared"])
         #expect(try load("permit (principal, action, resource) when { [resource].contains(resource) };").readsResourceAttributes == nil)
         #expect(try load("permit (principal, action, resource) when { resource has criterion };").readsResourceAttributes == ["criterion"])
     }

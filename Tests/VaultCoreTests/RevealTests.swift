@@ -160,7 +160,7 @@ struct RevealTests {
         #expect(json.hasPrefix(#"{"round":"R1","stat":"mean","by":["team"],"groups":[{"team":"naver-cloud","n":4,"value":"#))
     }
 
-    @Test("default policy: before close, by evaluator, min/max/stddev, and a group of 2 are denied, printing nothing")
+    @Test("default policy: before close, by evaluator, min/max/stddev (undeclared), and a cell of 2 are denied, printing nothing")
     func denials() throws {
         let open = try RoundFixture()
         try open.makeRound()
@@ -169,19 +169,20 @@ struct RevealTests {
         #expect(e0 == .denied(policyIDs: []))
 
         let f = try Self.fixture()
-        #expect(throws: VaultError.denied(policyIDs: ["never-by-evaluator"])) { try Self.reveal(f, .mean, by: ["team", "evaluator"]) }
+        let byEvaluator = #expect(throws: VaultError.self) { try Self.reveal(f, .mean, by: ["team", "evaluator"]) }
+        #expect(byEvaluator?.message.hasPrefix("denied by policy never-by-evaluator, reveal-only-declared: round R1 does not declare mean by team,evaluator") == true)
         for stat in [Statistic.min, .max, .stddev] {
-            #expect(throws: VaultError.denied(policyIDs: [])) { try Self.reveal(f, stat) }
+            let e = #expect(throws: VaultError.self) { try Self.reveal(f, stat) }
+            #expect(e?.message.hasPrefix("denied by policy reveal-only-declared: round R1 does not declare \(stat.rawValue) by team") == true)
         }
-        // upstage has 3 evaluators overall, but by (team, criterion) too; drop to 2 by disabling nobody —
-        // instead a round where one team has only two evaluators:
+        // A round where one team has only two evaluators in its cells:
         let g = try RoundFixture()
         try g.makeRound()
         for ev in ["ev-1", "ev-3", "ev-4"] { try g.seal(ev, [("naver-cloud", "performance", "50"), ("naver-cloud", "safety", "3")]) }
         for ev in ["ev-1", "ev-3"] { try g.seal(ev, [("upstage", "performance", "50"), ("upstage", "safety", "3")]) }
         _ = try g.vault.closeRound("R1", actor: try g.actor("chair"))
         let e = #expect(throws: VaultError.self) { try Self.reveal(g, .mean) }
-        #expect(e == .denied(policyIDs: ["reveal-min-group-3"]))
+        #expect(e == .denied(policyIDs: ["reveal-min-group-3"], reason: "upstage/performance: 2 evaluators, the policy needs 3"))
         let s = try g.vault.database.prepare("SELECT entry FROM audit_log ORDER BY seq DESC LIMIT 1")
         #expect(try s.step())
         let entry = try JSONParser.parse(s.blob(0))
@@ -232,7 +233,7 @@ struct RevealTests {
             #expect(try s.step())
             if column == "round" {
                 try db.prepare("UPDATE batches SET round = 'R1x' WHERE rowid = ?").bind(rowid).run()
-                try db.execute("INSERT INTO rounds SELECT 'R1x', config, state, policy_version, public_key, version, chair_sig FROM rounds WHERE id = 'R1'")
+                try db.execute("INSERT INTO rounds SELECT 'R1x', config, state, policy_version, public_key, version, chair_sig, panel FROM rounds WHERE id = 'R1'")
             } else {
                 var b = s.blob(0); b[b.count / 2] ^= 1
                 try db.prepare("UPDATE \(table) SET \(column) = ? WHERE rowid = ?").bind(b, rowid).run()

@@ -49,8 +49,30 @@ final class RoundFixture: @unchecked Sendable {
 
     static let teams = ["naver-cloud", "upstage", "sk-telecom"]
 
-    /// A round with two criteria (one on a 0.5 grid) and the given reveal rule.
-    func makeRound(_ id: String = "R1", holders: [String] = ["chair"], threshold: Int = 1, open: Bool = true) throws {
+    /// The reveals the tests' rounds declare (what the tests reveal under the default policy).
+    static let declared = """
+        [[publish]]
+        stat = "mean"
+        by = ["team"]
+        [[publish]]
+        stat = "mean"
+        by = ["team", "criterion"]
+        [[publish]]
+        stat = "weighted_total"
+        by = ["team"]
+        [[publish]]
+        stat = "rank"
+        by = ["team"]
+        advance = 1
+        [[publish]]
+        stat = "rank"
+        by = ["team"]
+        advance = 2
+        """
+
+    /// A round with two criteria (one on a 0.5 grid), the given reveal rule and declared reveals.
+    func makeRound(_ id: String = "R1", holders: [String] = ["chair"], threshold: Int = 1, open: Bool = true,
+                   publish: String = RoundFixture.declared) throws {
         let toml = """
             id = "\(id)"
             teams = [\(Self.teams.map { "\"\($0)\"" }.joined(separator: ", "))]
@@ -69,6 +91,7 @@ final class RoundFixture: @unchecked Sendable {
             min = 1
             max = 5
             step = 1
+            \(publish)
             """
         try vault.createRound(try RoundFile.parse(toml, file: "r.toml"), actor: try actor("chair"))
         // k of the holders approve the panel: here all of them take part.

@@ -66,7 +66,7 @@ struct StaleRowSweepTests {
 
         // More actions after the snapshot.
         try f.seal("ev-1", RoundFixture.teams.map { ($0, "performance", "75") })  // supersedes
-        try f.seal("ev-2", [("naver-cloud", "safety", "4")])
+        try f.seal("ev-2", [("naver-cloud", "performance", "80")])  // safety alone would be a cell of one: refused
         try f.vault.disablePrincipal(PrincipalID("ev-3"), actor: try f.actor("chair"))
         _ = try f.vault.applyPolicy(try PolicySet(source: DefaultPolicy.source + "// v2\n", fileName: "v2"), actor: try f.actor("chair"))
         _ = try f.vault.closeRound("R1", actor: try f.actor("chair"))

@@ -205,10 +205,10 @@ struct TOMLReaderTests {
         let dir = TemporaryFolder()
         try Data(big.utf8).write(to: URL(fileURLWithPath: dir.path + "/big.toml"))
         let f = #expect(throws: VaultError.self) { try RoundFile.load(path: dir.path + "/big.toml") }
-        #expect(f?.exitStatus == .dataError && f?.message == "\(dir.path)/big.toml: a round file may be at most 1 MiB", "\(f?.message ?? "")")
+        #expect(f?.exitStatus == .dataError && f?.message == "round file \(dir.path)/big.toml is larger than 1 MiB; refusing to read it", "\(f?.message ?? "")")
         if FileManager.default.fileExists(atPath: "/dev/zero") {
             let z = #expect(throws: VaultError.self) { try RoundFile.load(path: "/dev/zero") }
-            #expect(z?.message == "/dev/zero: a round file may be at most 1 MiB")
+            #expect(z?.message == "round file /dev/zero is larger than 1 MiB; refusing to read it")
         }
         let m = #expect(throws: VaultError.self) { try RoundFile.load(path: dir.path + "/missing.toml") }
         #expect(m?.exitStatus == .noInput)
@@ -219,7 +219,7 @@ struct TOMLReaderTests {
         #expect(t["x"]?.array?.count == 60_000 && t["x"]?.array?.last?.position == TOMLPosition(line: 1, column: lastColumn))
     }
 
-    @Test("Examples/round-1.toml and round-2.toml (the demo's rounds) read to the same definitions as before")
+    @Test("Examples/round-1.toml and round-2.toml (the demo's rounds) read to the same definitions as before, plus their declared reveals")
     func exampleRounds() throws {
         func c(_ id: String, _ title: String, _ weight: Int, _ min: Int, _ max: Int, _ step: String) -> Criterion {
             Criterion(id: id, title: title, weight: Fixed(weight), min: Fixed(min), max: Fixed(max), step: Fixed(step)!)
@@ -231,21 +231,23 @@ struct TOMLReaderTests {
                                             c("efficiency", "Compute efficiency", 25, 0, 100, "1"),
                                             c("safety", "Safety evaluation", 20, 0, 10, "0.5"),
                                             c("openness", "Open-weight and documentation", 15, 1, 5, "1")],
-                                 reveal: RevealRule(holders: holders, threshold: 2))
+                                 reveal: RevealRule(holders: holders, threshold: 2),
+                                 publish: [DeclaredReveal(stat: .rank, by: ["team"], advance: 4), DeclaredReveal(stat: .mean, by: ["team", "criterion"])])
         let round2 = RoundConfig(id: "2025-R2", title: "Second evaluation: the moving target",
                                  teams: ["upstage", "lg-ai-research", "naver-cloud", "sk-telecom"],
                                  criteria: [c("performance", "Benchmark performance", 30, 0, 100, "0.5"),
                                             c("safety", "Safety evaluation", 35, 0, 10, "0.5"),
                                             c("agentic", "Agentic tasks", 25, 0, 100, "1"),
                                             c("efficiency", "Compute efficiency", 10, 0, 100, "1")],
-                                 reveal: RevealRule(holders: holders, threshold: 2))
+                                 reveal: RevealRule(holders: holders, threshold: 2),
+                                 publish: [DeclaredReveal(stat: .rank, by: ["team"], advance: 2)])
         let repo = DemoTests.repo.path
         #expect(try RoundFile.load(path: repo + "/Examples/round-1.toml") == round1)
         #expect(try RoundFile.load(path: repo + "/Examples/round-2.toml") == round2)
         #expect(try RoundFile.parse(DemoData.round1TOML, file: "r1") == round1)
         #expect(try RoundFile.parse(DemoData.round2TOML, file: "r2") == round2)
         // The same definitions as canonical JSON, the form that is stored and signed.
-        #expect(CanonicalJSON.string(round1.canonicalJSON) == #"{"criteria":[{"id":"performance","max":"100","min":"0","step":"0.5","title":"Benchmark performance","weight":"40"},{"id":"efficiency","max":"100","min":"0","step":"1","title":"Compute efficiency","weight":"25"},{"id":"safety","max":"10","min":"0","step":"0.5","title":"Safety evaluation","weight":"20"},{"id":"openness","max":"5","min":"1","step":"1","title":"Open-weight and documentation","weight":"15"}],"id":"2025-R1","reveal":{"holders":["chair","cm-1","cm-2"],"threshold":2},"teams":["naver-cloud","upstage","sk-telecom","nc-ai","lg-ai-research"],"title":"First evaluation"}"#)
+        #expect(CanonicalJSON.string(round1.canonicalJSON) == #"{"criteria":[{"id":"performance","max":"100","min":"0","step":"0.5","title":"Benchmark performance","weight":"40"},{"id":"efficiency","max":"100","min":"0","step":"1","title":"Compute efficiency","weight":"25"},{"id":"safety","max":"10","min":"0","step":"0.5","title":"Safety evaluation","weight":"20"},{"id":"openness","max":"5","min":"1","step":"1","title":"Open-weight and documentation","weight":"15"}],"id":"2025-R1","publish":[{"advance":4,"by":["team"],"precision":2,"stat":"rank"},{"by":["team","criterion"],"precision":2,"stat":"mean"}],"reveal":{"holders":["chair","cm-1","cm-2"],"threshold":2},"teams":["naver-cloud","upstage","sk-telecom","nc-ai","lg-ai-research"],"title":"First evaluation"}"#)
     }
 
     @Test("round-file field errors point at the value, or at the table whose key is missing", arguments: [

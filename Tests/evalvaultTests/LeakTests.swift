@@ -21,7 +21,10 @@ struct LeakTests {
         // Individual scores: alpha 13.5, 96.5, 41.5 (mean 50.50); beta 88.5, 27.5, 63.5 (mean 59.83).
         let scores = [["alpha": "13.5", "beta": "88.5"], ["alpha": "96.5", "beta": "27.5"], ["alpha": "41.5", "beta": "63.5"]]
         for (id, p) in passphrases { try Data(p.utf8).write(to: URL(fileURLWithPath: "\(inputs)/\(id).pass")) }
-        try Data("id = \"L\"\nteams = [\"alpha\", \"beta\"]\n[reveal]\nholders = [\"chair\", \"cm-1\"]\nthreshold = 2\n[[criteria]]\nid = \"perf\"\nweight = 1\nmin = 0\nmax = 100\nstep = 0.5\n".utf8)
+        try Data(("id = \"L\"\nteams = [\"alpha\", \"beta\"]\n[reveal]\nholders = [\"chair\", \"cm-1\"]\nthreshold = 2\n[[criteria]]\nid = \"perf\"\nweight = 1\nmin = 0\nmax = 100\nstep = 0.5\n"
+                 // What the test reveals: mean by team, the published ranking, and the report's two reveals.
+                 + "[[publish]]\nstat = \"mean\"\nby = [\"team\"]\n[[publish]]\nstat = \"rank\"\nby = [\"team\"]\nadvance = 1\n"
+                 + "[[publish]]\nstat = \"rank\"\nby = [\"team\"]\n[[publish]]\nstat = \"mean\"\nby = [\"team\", \"criterion\"]\n").utf8)
             .write(to: URL(fileURLWithPath: inputs + "/round.toml"))
         for i in 0..<3 {
             let csv = "team,criterion,score,comment\nalpha,perf,\(scores[i]["alpha"]!),\(comments[i])\nbeta,perf,\(scores[i]["beta"]!),\n"

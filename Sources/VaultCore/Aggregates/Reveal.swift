@@ -27,9 +27,11 @@ public struct RevealOutcome: Sendable {
 
 extension Vault {
     /// `reveal` (design: Cryptography, Policy language, Aggregates). The policy is asked twice: before any key is unwrapped or
-    /// seal opened (who, statistic, grouping, round state, how many holders), and after
-    /// decryption but before anything is rendered (with `min_group`). Every batch is verified
-    /// before anything counts. Only the output's SHA-256 goes into the audit log.
+    /// seal opened (who, statistic, grouping, whether the round declared this reveal, round
+    /// state, how many holders), and after decryption but before anything is rendered (with
+    /// `min_group`, the smallest count of distinct evaluators in any contributing (team,
+    /// criterion) cell). Every batch is verified before anything counts. Only the output's
+    /// SHA-256 goes into the audit log.
     public func reveal(_ request: RevealRequest, actor: Actor, coHolders: [Actor], publish: Bool,
                        progress: ((Int, Int) -> Void)? = nil) throws -> RevealOutcome {
         try reveal([(request, publish)], actor: actor, coHolders: coHolders, progress: progress)[0]
@@ -62,25 +64,51 @@ extension Vault {
             var d: [String: JSONValue] = [
                 "stat": .string(request.stat.rawValue), "by": .array(request.by.map { .string($0) }),
                 "precision": .integer(Int64(request.precision)), "format": .string(request.format.rawValue),
-                "holders": .array(holderIDs.sorted().map { .string($0.rawValue) }),
+                "holders": .array(holderIDs.sorted().map { .string($0.rawValue) }), "declared": .bool(isDeclared(request)),
             ]
             if let t = request.trim { d["trim"] = .string(t.description) }
             if let a = request.advance { d["advance"] = .integer(Int64(a)) }
             return d
         }
-        func policyRequest(_ request: RevealRequest, minGroup: Int?) -> PolicyRequest {
+        // A round is governed by the policy version it opened under, for good.
+        let governing = try policy(for: round, chairKey: actor.chairKey)
+        func isDeclared(_ request: RevealRequest) -> Bool {
+            round.config.declaration(stat: request.stat, by: request.by, precision: request.precision, advance: request.advance,
+                                     trim: request.trim) != nil
+        }
+        func policyRequest(_ request: RevealRequest, minGroup: Int?, declared: Bool? = nil) -> PolicyRequest {
             var resource: [String: PolicyValue] = ["round": round.policyAttributes, "stat": .string(request.stat.rawValue),
-                                                   "by": .list(request.by.map { .string($0) })]
+                                                   "by": .list(request.by.map { .string($0) }),
+                                                   "declared": .bool(declared ?? isDeclared(request))]
             if let minGroup { resource["min_group"] = .long(Int64(minGroup)) }
             return PolicyRequest(principal: Self.attributes(of: actor.principal), action: "reveal", resource: resource,
                                  context: ["holders": .long(Int64(holderIDs.count))])
         }
+        // A refusal says what in the request was refused when that can be told exactly: the
+        // reason goes into the denial's audit entry and its message.
+        func decide(_ asked: PolicyRequest, details: [String: JSONValue], reason: String?) throws -> PolicyDecision {
+            var d = details
+            if let reason { d["reason"] = .string(reason) }
+            do {
+                return try authorize(asked, actor: actor, target: target, details: d, policy: governing.set)
+            } catch let VaultError.denied(ids, none) where none == nil && reason != nil {
+                throw VaultError.denied(policyIDs: ids, reason: reason)
+            }
+        }
 
         // 1. Before anything is decrypted.
-        // A round is governed by the policy version it opened under, for good.
-        let governing = try policy(for: round, chairKey: actor.chairKey)
         for (request, publish) in items {
-            _ = try authorize(policyRequest(request, minGroup: nil), actor: actor, target: target, details: details(request), policy: governing.set)
+            let asked = policyRequest(request, minGroup: nil)
+            // Undeclared, and refused because of it (the decision would differ were it declared):
+            // say what the round declares.
+            var reason: String?
+            if !isDeclared(request) {
+                let decision = governing.set.evaluate(asked), ifDeclared = governing.set.evaluate(policyRequest(request, minGroup: nil, declared: true))
+                if !decision.allowed && (ifDeclared.allowed || ifDeclared.determining != decision.determining) {
+                    reason = Self.undeclared(request, in: round.config)
+                }
+            }
+            _ = try decide(asked, details: details(request), reason: reason)
             guard !request.by.contains("evaluator") else {
                 // Whatever a policy says, EvalVault never computes anything per evaluator (design: invariant 3).
                 try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "reveal", target: target, outcome: .denied,
@@ -114,13 +142,19 @@ extension Vault {
             throw error
         }
 
-        // 3. Before anything is printed: the smallest group of each result.
+        // 3. Before anything is printed: the smallest contributing cell of each result. Only
+        //    min_group differs from the first question, so a refusal here is because of it: the
+        //    message names the first cell (round order) whose own count the policy refuses.
         var decisions: [(PolicyDecision, [String: JSONValue])] = []
         for ((request, _), result) in zip(items, computed) {
             var d = details(request)
             d["min_group"] = .integer(Int64(result.minGroup))
-            decisions.append((try authorize(policyRequest(request, minGroup: result.minGroup), actor: actor, target: target, details: d,
-                                            policy: governing.set), d))
+            let asked = policyRequest(request, minGroup: result.minGroup)
+            var reason: String?
+            if !governing.set.evaluate(asked).allowed {
+                reason = Self.shortCell(of: result) { governing.set.evaluate(policyRequest(request, minGroup: $0)).allowed }
+            }
+            decisions.append((try decide(asked, details: d, reason: reason), d))
         }
 
         // 4. Render and record each. A published one is signed, its hash goes into the reveal's
@@ -152,6 +186,42 @@ extension Vault {
             }
             return RevealOutcome(output: output, result: result, statement: statement)
         }
+    }
+}
+
+extension Vault {
+    /// Why an undeclared request was refused: what the round declares, and how this request
+    /// differs from the nearest declaration (same statistic and grouping) if there is one.
+    static func undeclared(_ r: RevealRequest, in config: RoundConfig) -> String {
+        let asked = DeclaredReveal(stat: r.stat, by: r.by, precision: r.precision, advance: r.advance, trim: r.trim)
+        guard !config.publish.isEmpty else { return "round \(config.id) declares no reveals; this request asks \(asked.description)" }
+        if let near = config.publish.first(where: { $0.stat == r.stat && Set($0.by) == Set(r.by) && $0.by.count == r.by.count }) {
+            var differs: [String] = []
+            if near.precision != r.precision { differs.append("precision \(r.precision)") }
+            if near.advance != r.advance { differs.append(r.advance.map { "advance \($0)" } ?? "no advance") }
+            if near.trim != r.trim { differs.append(r.trim.map { "trim \($0)" } ?? "no trim") }
+            return "round \(config.id) declares \(near.description); this request asks \(differs.joined(separator: ", "))"
+        }
+        return "round \(config.id) does not declare \(r.stat.rawValue) by \(r.by.joined(separator: ",")) (it declares: "
+            + config.publish.map(\.description).joined(separator: "; ") + ")"
+    }
+
+    /// The first contributing cell, in round order, whose own count `allows` refuses — named with
+    /// its count and the smallest count above it that `allows` accepts ("the policy needs N").
+    /// Nil when every cell passes alone (a policy that refuses for another reason).
+    static func shortCell(of result: AggregateResult, allows: (Int) -> Bool) -> String? {
+        var known: [Int: Bool] = [:]
+        func ok(_ n: Int) -> Bool {
+            if let k = known[n] { return k }
+            let k = allows(n)
+            known[n] = k
+            return k
+        }
+        guard let cell = result.cells.first(where: { !ok($0.n) }) else { return nil }
+        let counted = "\(cell.team)/\(cell.criterion): \(cell.n) evaluator\(cell.n == 1 ? "" : "s")"
+        // Policies state minimums as small numbers; look a long way above the cell's count.
+        if let needed = (cell.n + 1...cell.n + 10_000).first(where: ok) { return "\(counted), the policy needs \(needed)" }
+        return "\(counted), too few for the policy"
     }
 }
 

@@ -7,7 +7,8 @@ public enum Statistic: String, Sendable, CaseIterable {
 public struct AggregateGroup: Sendable, Equatable {
     public let team: String
     public let criterion: String?
-    /// Distinct evaluators behind this group.
+    /// The smallest number of distinct evaluators in any (team, criterion) cell behind this
+    /// group: a cell's own count; for a team, the least of its scored cells (design: Aggregates).
     public let n: Int
     /// The value, already rounded half-even for output.
     public let value: String
@@ -16,16 +17,29 @@ public struct AggregateGroup: Sendable, Equatable {
     public var advance: Bool?
 }
 
+/// One (team, criterion) cell that contributes to a result, and its number of distinct evaluators.
+public struct AggregateCell: Sendable, Equatable {
+    public let team: String
+    public let criterion: String
+    public let n: Int
+}
+
 /// The computed answer to a reveal request, before it is printed.
 public struct AggregateResult: Sendable {
     public let round: String
     public let stat: Statistic
     public let by: [String]
     public let groups: [AggregateGroup]
-    /// The smallest number of distinct evaluators behind any value in the output (design: Policy language
-    /// `min_group`); for weighted totals and ranks, behind any (team, criterion) mean that
-    /// enters a total.
-    public let minGroup: Int
+    /// Every (team, criterion) cell that contributes to an output group, in the round's team
+    /// order, then its criterion order: the order in which a refusal names the first short cell.
+    public let cells: [AggregateCell]
+
+    /// The smallest number of distinct evaluators in any (team, criterion) cell contributing to
+    /// any output group, whatever the statistic and grouping (design: Policy language
+    /// `min_group`, Aggregates). Why per cell, not per team: grouped by team, one equation per
+    /// team over several criteria on small grids can have a single solution when each cell holds
+    /// one score, even if the team has three evaluators.
+    public var minGroup: Int { cells.map(\.n).min() ?? 0 }
 }
 
 /// Computes statistics exactly. Scores are integers in steps of their criterion; grouped by
@@ -79,11 +93,16 @@ public struct Aggregator {
             if teamEvaluators.insert(Int(s.team), Int(s.evaluator)) { evaluatorsOfTeam[Int(s.team)] += 1 }
         }
         let teams = (0..<T).filter { evaluatorsOfTeam[$0] > 0 }.sorted { config.teams[$0] < config.teams[$1] }
+        // Every scored cell contributes to some output group (a team with scores is in the
+        // output, and each of its scored cells enters its value), in round order.
+        let cells = (0..<T).flatMap { t in
+            (0..<C).filter { count[t * C + $0] > 0 }.map { AggregateCell(team: config.teams[t], criterion: criteria[$0].id, n: count[t * C + $0]) }
+        }
+        func smallestCell(_ t: Int) -> Int { (0..<C).map { count[t * C + $0] }.filter { $0 > 0 }.min() ?? 0 }
 
         if stat == .weightedTotal || stat == .rank {
             let totalWeight = try criteria.reduce(R.zero) { acc, c throws(Rational.Overflow) in try acc.adding(try R(Int128(c.weight.micros), Int128(Fixed.scale))) }
             var groups: [(team: String, total: R, n: Int)] = []
-            var minGroup = Int.max
             for t in teams {
                 var sum = R.zero
                 for (c, criterion) in criteria.enumerated() {
@@ -95,9 +114,8 @@ public struct Aggregator {
                     let mean = try R(total[t * C + c] * 100, Int128(criterion.stepCount) * Int128(n))
                     let w = try R(Int128(criterion.weight.micros), Int128(Fixed.scale)).divided(by: totalWeight)
                     sum = try sum.adding(try w.multiplied(by: mean))
-                    minGroup = Swift.min(minGroup, n)
                 }
-                groups.append((config.teams[t], sum, evaluatorsOfTeam[t]))
+                groups.append((config.teams[t], sum, smallestCell(t)))
             }
             var out = try groups.map { AggregateGroup(team: $0.team, criterion: nil, n: $0.n, value: try $0.total.decimal(places: precision)) }
             if stat == .rank {
@@ -114,7 +132,7 @@ public struct Aggregator {
                 }
                 out = ranked
             }
-            return AggregateResult(round: config.id, stat: stat, by: by, groups: out, minGroup: minGroup)
+            return AggregateResult(round: config.id, stat: stat, by: by, groups: out, cells: cells)
         }
 
         // Order statistics: the values of each group, scaled to 0–100 by team, raw by cell.
@@ -132,13 +150,15 @@ public struct Aggregator {
                 var values: [R] = []
                 for k in c.map({ [$0] }) ?? present { for u in units[t * C + k] { values.append(byCell ? try raw(u, k) : try scaled(u, k)) } }
                 defer { Self.zero(&values) }
-                let n = c.map { count[t * C + $0] } ?? evaluatorsOfTeam[t]
+                // count's value is the group's distinct evaluators (for a team, all who scored
+                // it); n is its smallest cell.
+                let evaluators = c.map { count[t * C + $0] } ?? evaluatorsOfTeam[t]
                 let name = c.map { "\(config.teams[t])/\(criteria[$0].id)" } ?? config.teams[t]
-                groups.append(AggregateGroup(team: config.teams[t], criterion: c.map { criteria[$0].id }, n: n,
-                                             value: try value(stat, values, n: n, group: name)))
+                groups.append(AggregateGroup(team: config.teams[t], criterion: c.map { criteria[$0].id }, n: c.map { count[t * C + $0] } ?? smallestCell(t),
+                                             value: try value(stat, values, n: evaluators, group: name)))
             }
         }
-        return AggregateResult(round: config.id, stat: stat, by: by, groups: groups, minGroup: groups.map(\.n).min() ?? 0)
+        return AggregateResult(round: config.id, stat: stat, by: by, groups: groups, cells: cells)
     }
 
     func sum(_ values: [R]) throws(Rational.Overflow) -> R {

@@ -74,10 +74,11 @@ public struct Demo {
         say("2. Round \(round1.id) opens: \(round1.teams.count) teams; criteria " +
             round1.criteria.map { "\($0.id) \($0.weight)" }.joined(separator: ", ") + " (weights, from Examples/round-1.toml).")
         say("   Its key is split \(round1.reveal.threshold)-of-\(round1.reveal.holders.count) between \(round1.reveal.holders.map(\.rawValue).joined(separator: ", ")).")
+        say("   It declares what it will publish, fixed before anyone seals: " + round1.publish.map(\.description).joined(separator: "; ") + ".")
 
         // 3. Sealing.
         let sealed1 = try sealAll(vault, round: round1, evaluators: evaluators)
-        say("3. \(evaluators.count) evaluators seal \(sealed1) scores, each as one batch from a CSV file. Declared conflicts are")
+        say("3. \(evaluators.count) evaluators seal \(sealed1) scores, each as one batch from a CSV file, and are shown that list. Conflicts are")
         say("   respected: " + evaluators.filter { !$0.conflicts.isEmpty }.map { "\($0.id) never scores \($0.conflicts.joined(separator: ", "))" }.joined(separator: "; ") + ".")
         do {
             _ = try vault.seal([ScoreInput(team: "upstage", criterion: "performance", score: Fixed(90), comment: nil)], round: round1.id,
@@ -89,9 +90,11 @@ public struct Demo {
         // 4. Refusals.
         say("4. Requests the policy refuses (and the audit log records):")
         let cm1 = try actor(vault, "cm-1", action: "reveal")
-        for (who, by, label) in [("ev-1", ["team"], "ev-1 asks for the mean per team"), ("chair", ["team", "evaluator"], "the chair asks for means by evaluator")] {
+        for (who, by, precision, label) in [("ev-1", ["team", "criterion"], 2, "ev-1 asks for the mean per team and criterion"),
+                                            ("chair", ["team", "evaluator"], 2, "the chair asks for means by evaluator"),
+                                            ("chair", ["team", "criterion"], 6, "the chair asks for those means to 6 places")] {
             do {
-                _ = try vault.reveal(RevealRequest(round: round1.id, stat: .mean, by: by, trim: nil, advance: nil, precision: 2, format: .table),
+                _ = try vault.reveal(RevealRequest(round: round1.id, stat: .mean, by: by, trim: nil, advance: nil, precision: precision, format: .table),
                                      actor: try actor(vault, who, action: "reveal"), coHolders: who == "chair" ? [cm1] : [], publish: false)
                 throw VaultError.internalError("the demo's refused request was allowed")
             } catch let e as VaultError where e.exitStatus == .noPermission {
@@ -115,7 +118,7 @@ public struct Demo {
         let survivors = ranking1.result.groups.filter { $0.advance == true }.map(\.team)
         let template = try RoundFile.parse(DemoData.round2TOML, file: "Examples/round-2.toml")
         let round2 = RoundConfig(id: template.id, title: template.title, teams: survivors, criteria: template.criteria, reveal: template.reveal,
-                                 panel: template.panel)
+                                 panel: template.panel, publish: template.publish)
         try vault.createRound(round2, actor: chair)
         _ = try vault.openRound(round2.id, actor: chair, coHolders: [try actor(vault, "cm-2", action: "round.open")])
         let sealed2 = try sealAll(vault, round: round2, evaluators: evaluators)

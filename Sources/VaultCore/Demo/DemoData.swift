@@ -47,6 +47,20 @@ public enum DemoData {
         max = 5
         step = 1
 
+        # What the round will publish, declared before anyone seals: evaluators are shown this list when
+        # they seal, and the default policy refuses every other reveal (another statistic, grouping,
+        # precision or advance). Here: the ranking by weighted total, top 4 advancing, and the mean of
+        # each criterion per team (the results page shows both). precision defaults to 2 places.
+        [[publish]]
+        stat = "rank"
+        by = ["team"]
+        advance = 4
+
+        [[publish]]
+        stat = "mean"
+        by = ["team", "criterion"]
+        precision = 2
+
         """#
 
     public static let round2TOML = #"""
@@ -93,6 +107,12 @@ public enum DemoData {
         min = 0
         max = 100
         step = 1
+
+        # Declared before anyone seals: the ranking, the top 2 going to the final.
+        [[publish]]
+        stat = "rank"
+        by = ["team"]
+        advance = 2
 
         """#
 

@@ -42,6 +42,52 @@ public struct RevealRule: Sendable, Equatable {
     public let threshold: Int
 }
 
+/// One reveal a round declares it will publish (a `[[publish]]` entry of the round file; design:
+/// Concepts, Aggregates). Declarations are part of the chair-signed definition, so they are fixed
+/// before anyone seals, and evaluators are shown them when they seal. A reveal request is
+/// *declared* when it matches one entry exactly — statistic, grouping, precision, advance and
+/// trim — and the default policy permits nothing else (design: Policy language).
+public struct DeclaredReveal: Sendable, Equatable {
+    public let stat: Statistic
+    /// `["team"]` or `["team", "criterion"]`.
+    public let by: [String]
+    /// Decimal places, 0–6 (2 when the file leaves it out).
+    public let precision: Int
+    /// rank only: how many teams are marked as advancing.
+    public let advance: Int?
+    /// trimmed_mean only: the fraction dropped at each end.
+    public let trim: Fixed?
+
+    public static let defaultPrecision = 2
+
+    public init(stat: Statistic, by: [String], precision: Int = DeclaredReveal.defaultPrecision, advance: Int? = nil, trim: Fixed? = nil) {
+        self.stat = stat; self.by = by; self.precision = precision; self.advance = advance; self.trim = trim
+    }
+
+    /// True when a request asks exactly for this reveal. `by` compares as a set, as lists do in
+    /// the policy language.
+    public func matches(stat: Statistic, by: [String], precision: Int, advance: Int?, trim: Fixed?) -> Bool {
+        self.stat == stat && Set(self.by) == Set(by) && self.by.count == by.count && self.precision == precision
+            && self.advance == advance && self.trim == trim
+    }
+
+    /// "rank by team at precision 2, advance 4": how commands and messages name it.
+    public var description: String {
+        var s = "\(stat.rawValue) by \(by.joined(separator: ",")) at precision \(precision)"
+        if let advance { s += ", advance \(advance)" }
+        if let trim { s += ", trim \(trim)" }
+        return s
+    }
+
+    var canonicalJSON: JSONValue {
+        var o: [String: JSONValue] = ["stat": .string(stat.rawValue), "by": .array(by.map { .string($0) }),
+                                      "precision": .integer(Int64(precision))]
+        if let advance { o["advance"] = .integer(Int64(advance)) }
+        if let trim { o["trim"] = .string(trim.description) }
+        return .object(o)
+    }
+}
+
 /// A round's definition, fixed when it opens (design: Concepts, Command line's round file).
 public struct RoundConfig: Sendable, Equatable {
     public let id: String
@@ -52,22 +98,34 @@ public struct RoundConfig: Sendable, Equatable {
     /// The evaluators who may seal, when the round file lists them; nil: the enrolled, enabled
     /// evaluators at the moment the round opens. Either way the panel is fixed at open.
     public let panel: [PrincipalID]?
+    /// The reveals the round will publish, in file order (design: Aggregates, "Declared reveals").
+    public let publish: [DeclaredReveal]
+
+    /// The declared reveal a request matches, if any.
+    public func declaration(stat: Statistic, by: [String], precision: Int, advance: Int?, trim: Fixed?) -> DeclaredReveal? {
+        publish.first { $0.matches(stat: stat, by: by, precision: precision, advance: advance, trim: trim) }
+    }
 
     public func criterion(_ id: String) -> Criterion? { criteria.first { $0.id == id } }
 
     /// The criteria by id, for code that looks one up per score.
     public var criteriaByID: [String: Criterion] { Dictionary(criteria.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }) }
 
-    /// Canonical JSON (decimals as strings), the form stored and signed.
+    /// Canonical JSON (decimals as strings), the form stored and signed. `publish` is written only
+    /// when the round declares something, so a definition from before declared reveals encodes
+    /// to the same bytes, and its chair signature still verifies.
     public var canonicalJSON: JSONValue {
-        .object([
+        var o: [String: JSONValue] = [
             "id": .string(id), "title": .string(title), "teams": .array(teams.map { .string($0) }),
             "criteria": .array(criteria.map { c in
                 .object(["id": .string(c.id), "title": .string(c.title), "weight": .string(c.weight.description),
                          "min": .string(c.min.description), "max": .string(c.max.description), "step": .string(c.step.description)])
             }),
             "reveal": .object(["holders": .array(reveal.holders.map { .string($0.rawValue) }), "threshold": .integer(Int64(reveal.threshold))]),
-        ].merging(panel.map { ["panel": .array($0.map { .string($0.rawValue) })] } ?? [:]) { a, _ in a })
+        ]
+        if let panel { o["panel"] = .array(panel.map { .string($0.rawValue) }) }
+        if !publish.isEmpty { o["publish"] = .array(publish.map(\.canonicalJSON)) }
+        return .object(o)
     }
 
     /// Reads the stored canonical JSON back (already validated when created).
@@ -94,10 +152,27 @@ public struct RoundConfig: Sendable, Equatable {
         } else {
             self.panel = nil
         }
+        // A definition stored before declared reveals has no `publish`: it declares nothing.
+        var declared: [JSONValue] = []
+        if let p = v["publish"] {
+            guard let a = p.arrayValue else { throw bad }
+            declared = a
+        }
+        self.publish = try declared.map { (d: JSONValue) throws -> DeclaredReveal in
+            guard let stat = d["stat"]?.stringValue.flatMap(Statistic.init(rawValue:)),
+                  let by = d["by"]?.arrayValue?.compactMap(\.stringValue), let precision = d["precision"]?.integerValue else { throw bad }
+            var advance: Int?
+            if let a = d["advance"] { guard let i = a.integerValue else { throw bad }; advance = Int(i) }
+            var trim: Fixed?
+            if let t = d["trim"] { guard let f = t.stringValue.flatMap(Fixed.init) else { throw bad }; trim = f }
+            return DeclaredReveal(stat: stat, by: by, precision: Int(precision), advance: advance, trim: trim)
+        }
     }
 
-    init(id: String, title: String, teams: [String], criteria: [Criterion], reveal: RevealRule, panel: [PrincipalID]? = nil) {
+    init(id: String, title: String, teams: [String], criteria: [Criterion], reveal: RevealRule, panel: [PrincipalID]? = nil,
+         publish: [DeclaredReveal] = []) {
         self.id = id; self.title = title; self.teams = teams; self.criteria = criteria; self.reveal = reveal; self.panel = panel
+        self.publish = publish
     }
 }
 

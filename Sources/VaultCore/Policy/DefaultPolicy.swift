@@ -49,8 +49,8 @@ public enum DefaultPolicy {
 
         // ---------------------------------------------------------------------------------------------
         // Reveals: only the chair, only on a closed round, only these statistics, only by team or by
-        // (team, criterion). min, max and stddev are left out on purpose: with small groups they come
-        // close to showing one evaluator's score.
+        // (team, criterion), only what the round declared. min, max and stddev are left out on purpose:
+        // with small groups they come close to showing one evaluator's score.
 
         @id("chair-reveals-team-aggregates")
         permit (principal in Role::"chair", action == Action::"reveal", resource)
@@ -66,9 +66,18 @@ public enum DefaultPolicy {
         forbid (principal, action == Action::"reveal", resource)
         when { resource.by.contains("evaluator") };
 
-        // Every output group must hold at least 3 distinct evaluators. min_group is known only after
-        // decryption: the reveal asks once before opening any seal (without min_group) and once more
-        // before printing anything (with it).
+        // Only what the round declared before anyone sealed: a [[publish]] entry of its round file
+        // (statistic, grouping, precision, advance, trim must all match), signed with the round and
+        // shown to evaluators when they seal. Anything else, more decimal places included, could be
+        // picked once the scores are in to single someone out.
+        @id("reveal-only-declared")
+        forbid (principal, action == Action::"reveal", resource)
+        when { !resource.declared };
+
+        // Every (team, criterion) cell behind any output group must hold at least 3 distinct
+        // evaluators: min_group is the smallest such cell, for every statistic and grouping. It is
+        // known only after decryption: the reveal asks once before opening any seal (without
+        // min_group) and once more before printing anything (with it).
         @id("reveal-min-group-3")
         forbid (principal, action == Action::"reveal", resource)
         when { resource has min_group && resource.min_group < 3 };

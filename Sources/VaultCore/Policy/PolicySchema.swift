@@ -52,6 +52,7 @@ public enum PolicySchema {
         "stat": .string(domain: "statistic", values: statistics),
         "by": .list(.string(domain: "grouping", values: groupings)),
         "min_group": .number,
+        "declared": .bool,
         "target": .plainString,
     ], name: "resource")
 

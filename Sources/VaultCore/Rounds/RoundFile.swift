@@ -50,75 +50,57 @@ public enum RoundFile {
             return f
         }
 
+        /// A list of distinct ids under `key`, each made by `make` (nil: not a valid id). Nil when
+        /// the key is absent; then, when `missingAt` is given, "key is missing" is reported there.
+        mutating func idList<T: Hashable & CustomStringConvertible>(
+            _ t: TOMLTable, _ key: String, path: String, missingAt: TOMLPosition??, item: String, list: String, empty: String,
+            twice: (T) -> String, make: (String) -> T?
+        ) -> [T]? {
+            guard let value = t[key] else {
+                if let at = missingAt { report(path, at: at, "\(key) is missing") }
+                return nil
+            }
+            guard let items = value.array else {
+                report(path, at: value.position, list)
+                return nil
+            }
+            var seen = Set<T>(), out: [T] = []
+            for (i, v) in items.enumerated() {
+                guard let s = v.string, let id = make(s) else {
+                    report("\(path)[\(i + 1)]", at: v.position, item)
+                    continue
+                }
+                if !seen.insert(id).inserted { report(path, at: v.position, twice(id)) }
+                out.append(id)
+            }
+            if items.isEmpty { report(path, at: value.position, empty) }
+            return out
+        }
+
         mutating func validate(_ t: TOMLTable) -> RoundConfig? {
-            unknownKeys(t, allowed: ["id", "title", "teams", "panel", "reveal", "criteria"], path: { $0 },
-                        hint: "unknown key (expected id, title, teams, panel, [reveal], [[criteria]])")
+            unknownKeys(t, allowed: ["id", "title", "teams", "panel", "reveal", "criteria", "publish"], path: { $0 },
+                        hint: "unknown key (expected id, title, teams, panel, [reveal], [[criteria]], [[publish]])")
             let id = string(t, "id", path: "id")
             if let id, !Identifier.isValid(id) { report("id", at: t["id"]?.position, "\"\(id)\" is not a valid round id (letters, digits, '-', '_', '.')") }
             let title = string(t, "title", path: "title", required: false) ?? id ?? ""
 
-            var teams: [String] = []
-            var seenTeams: Set<String> = []
-            if let value = t["teams"] {
-                if let list = value.array {
-                    for (i, v) in list.enumerated() {
-                        guard let s = v.string, Identifier.isValid(s) else {
-                            report("teams[\(i + 1)]", at: v.position, "must be a team id (letters, digits, '-', '_', '.')")
-                            continue
-                        }
-                        if !seenTeams.insert(s).inserted { report("teams", at: v.position, "team \"\(s)\" is listed twice") }
-                        teams.append(s)
-                    }
-                    if list.isEmpty { report("teams", at: value.position, "needs at least one team") }
-                } else {
-                    report("teams", at: value.position, "must be a list of team ids")
-                }
-            } else {
-                report("teams", at: nil, "teams is missing")
-            }
+            let teams = idList(t, "teams", path: "teams", missingAt: .some(nil), item: "must be a team id (letters, digits, '-', '_', '.')",
+                               list: "must be a list of team ids", empty: "needs at least one team",
+                               twice: { "team \"\($0)\" is listed twice" }) { Identifier.isValid($0) ? $0 : nil } ?? []
 
             // The panel: optional; when absent, the enrolled evaluators at open.
-            var panel: [PrincipalID]?
-            if let value = t["panel"] {
-                if let list = value.array {
-                    var seen = Set<PrincipalID>(), ids: [PrincipalID] = []
-                    for (i, v) in list.enumerated() {
-                        guard let s = v.string, let pid = try? PrincipalID(s) else {
-                            report("panel[\(i + 1)]", at: v.position, "must be an evaluator's principal id")
-                            continue
-                        }
-                        if !seen.insert(pid).inserted { report("panel", at: v.position, "\(pid) is listed twice") }
-                        ids.append(pid)
-                    }
-                    if list.isEmpty { report("panel", at: value.position, "needs at least one evaluator (or leave panel out: the enrolled evaluators at open)") }
-                    panel = ids
-                } else {
-                    report("panel", at: value.position, "must be a list of evaluator ids")
-                }
-            }
+            let panel = idList(t, "panel", path: "panel", missingAt: nil, item: "must be an evaluator's principal id",
+                               list: "must be a list of evaluator ids",
+                               empty: "needs at least one evaluator (or leave panel out: the enrolled evaluators at open)",
+                               twice: { "\($0) is listed twice" }) { try? PrincipalID($0) }
 
             var holders: [PrincipalID] = []
             var threshold = 0
             if let value = t["reveal"], let r = value.table {
                 unknownKeys(r, allowed: ["holders", "threshold"], path: { "reveal.\($0)" }, hint: "unknown key")
-                var seen: Set<PrincipalID> = []
-                if let hv = r["holders"] {
-                    if let list = hv.array {
-                        for (i, v) in list.enumerated() {
-                            guard let s = v.string, let pid = try? PrincipalID(s) else {
-                                report("reveal.holders[\(i + 1)]", at: v.position, "must be a principal id")
-                                continue
-                            }
-                            if !seen.insert(pid).inserted { report("reveal.holders", at: v.position, "holder \(pid) is listed twice") }
-                            holders.append(pid)
-                        }
-                        if list.isEmpty { report("reveal.holders", at: hv.position, "needs at least one holder") }
-                    } else {
-                        report("reveal.holders", at: hv.position, "must be a list of principal ids")
-                    }
-                } else {
-                    report("reveal.holders", at: r.position, "holders is missing")
-                }
+                holders = idList(r, "holders", path: "reveal.holders", missingAt: .some(r.position), item: "must be a principal id",
+                                 list: "must be a list of principal ids", empty: "needs at least one holder",
+                                 twice: { "holder \($0) is listed twice" }) { try? PrincipalID($0) } ?? []
                 if let tv = r["threshold"] {
                     if let k = tv.integer {
                         threshold = k
@@ -166,9 +148,85 @@ public enum RoundFile {
             } else {
                 report("criteria", at: nil, "at least one [[criteria]] table is needed")
             }
+            let publish = declaredReveals(t)
             guard errors.isEmpty, let id else { return nil }
             return RoundConfig(id: id, title: title, teams: teams, criteria: criteria, reveal: RevealRule(holders: holders, threshold: threshold),
-                               panel: panel)
+                               panel: panel, publish: publish)
+        }
+
+        /// The `[[publish]]` entries (design: Aggregates, "Declared reveals"): what the round will
+        /// publish, fixed before anyone seals. Optional: a round that declares nothing can publish
+        /// nothing under the default policy.
+        mutating func declaredReveals(_ t: TOMLTable) -> [DeclaredReveal] {
+            guard let value = t["publish"] else { return [] }
+            guard let list = value.tables else {
+                report("publish", at: value.position, "must be [[publish]] tables, one per declared reveal (found \(value.kindName))")
+                return []
+            }
+            var out: [DeclaredReveal] = []
+            var firstLine: [String: Int] = [:]
+            for (i, p) in list.enumerated() {
+                let path = "publish[\(i + 1)]"
+                let before = errors.count
+                unknownKeys(p, allowed: ["stat", "by", "precision", "advance", "trim"], path: { "\(path).\($0)" },
+                            hint: "unknown key (expected stat, by, precision, advance, trim)")
+                var stat: Statistic?
+                if let name = string(p, "stat", path: "\(path).stat") {
+                    stat = Statistic(rawValue: name)
+                    if stat == nil {
+                        report("\(path).stat", at: p["stat"]?.position,
+                               "unknown statistic \"\(name)\" (use one of \(Statistic.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                }
+                var by: [String]?
+                if let v = p["by"] {
+                    let names = v.array?.compactMap(\.string)
+                    if let names, names == ["team"] || names == ["team", "criterion"], names.count == v.array?.count {
+                        by = names
+                    } else {
+                        report("\(path).by", at: v.position, "must be [\"team\"] or [\"team\", \"criterion\"] (never by evaluator)")
+                    }
+                } else {
+                    report("\(path).by", at: p.position, "by is missing")
+                }
+                if let stat, stat == .weightedTotal || stat == .rank, let b = by, b != ["team"] {
+                    report("\(path).by", at: p["by"]?.position, "\(stat.rawValue) is per team: by = [\"team\"]")
+                }
+                var precision = DeclaredReveal.defaultPrecision
+                if let v = p["precision"] {
+                    if let k = v.integer, (0...6).contains(k) { precision = k }
+                    else { report("\(path).precision", at: v.position, "must be a whole number from 0 to 6") }
+                }
+                var advance: Int?
+                if let v = p["advance"] {
+                    if stat != nil && stat != .rank {
+                        report("\(path).advance", at: v.position, "goes only with stat = \"rank\"")
+                    } else if let k = v.integer, k >= 1 {
+                        advance = k
+                    } else {
+                        report("\(path).advance", at: v.position, "must be a whole number, at least 1")
+                    }
+                }
+                var trim: Fixed?
+                if let v = p["trim"] {
+                    if stat != nil && stat != .trimmedMean {
+                        report("\(path).trim", at: v.position, "goes only with stat = \"trimmed_mean\"")
+                    } else if let f = v.fixed, f.micros >= 0, f.micros < Fixed.scale / 2 {
+                        trim = f
+                    } else {
+                        report("\(path).trim", at: v.position, "must be a fraction from 0 to below 0.5")
+                    }
+                }
+                guard errors.count == before, let stat, let by else { continue }
+                let d = DeclaredReveal(stat: stat, by: by, precision: precision, advance: advance, trim: trim)
+                if let first = firstLine[d.description] {
+                    report(path, at: p.position, "\(d.description) is declared twice (first at line \(first))")
+                    continue
+                }
+                firstLine[d.description] = p.position?.line ?? 0
+                out.append(d)
+            }
+            return out
         }
     }
 }

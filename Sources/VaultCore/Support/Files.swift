@@ -8,23 +8,11 @@ import Glibc
 public enum Files {
     public static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 
-    /// Reads a whole file, mapping a missing one to exit 66. With `limit`, at most limit + 1
-    /// bytes are read and a longer file is refused (65), so a huge file or a device such as
-    /// /dev/zero cannot exhaust memory.
-    public static func read(_ path: String, what: String, limit: Int? = nil) throws -> [UInt8] {
-        func unreadable() -> VaultError {
-            exists(path) ? .permission("cannot read \(what) \(path)") : .notFound("\(what) \(path) does not exist")
-        }
-        guard let limit else {
-            guard let data = FileManager.default.contents(atPath: path) else { throw unreadable() }
-            return [UInt8](data)
-        }
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw unreadable() }
-        defer { try? handle.close() }
-        guard let data = try? handle.read(upToCount: limit + 1) ?? Data() else { throw unreadable() }
-        guard data.count <= limit else {
-            let size = limit % (1 << 20) == 0 ? "\(limit >> 20) MiB" : "\(limit) bytes"
-            throw VaultError.invalidData("\(path): a \(what) may be at most \(size)")
+    /// Reads a whole file, mapping a missing one to exit 66. For a file given by anyone, use
+    /// `read(_:what:limit:)`, which never reads more than its bound.
+    public static func read(_ path: String, what: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw exists(path) ? VaultError.permission("cannot read \(what) \(path)") : VaultError.notFound("\(what) \(path) does not exist")
         }
         return [UInt8](data)
     }

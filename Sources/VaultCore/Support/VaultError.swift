@@ -22,8 +22,10 @@ public enum VaultError: Error, Equatable, Sendable {
     case integrity(String)
     /// A missing vault, file or id (66).
     case notFound(String)
-    /// The policy denied the action (77, says "denied" and the determining policy ids).
-    case denied(policyIDs: [String])
+    /// The policy denied the action (77, says "denied" and the determining policy ids), with,
+    /// where EvalVault can tell exactly, what in the request the policy refused (a short cell, an
+    /// undeclared reveal).
+    case denied(policyIDs: [String], reason: String? = nil)
     /// A wrong passphrase or a signature from the wrong key (77, says "authentication failed").
     case authenticationFailed(String)
     /// Refused for a local security reason, such as a key file others can read (77).
@@ -46,8 +48,8 @@ public enum VaultError: Error, Equatable, Sendable {
         switch self {
         case .usage(let m), .invalidData(let m), .notFound(let m), .permission(let m): m
         case .integrity(let m): "integrity check failed: \(m)"
-        case .denied(let ids) where ids.isEmpty: "denied: no policy permits this"
-        case .denied(let ids): "denied by policy \(ids.sorted().joined(separator: ", "))"
+        case .denied(let ids, let reason) where ids.isEmpty: "denied: no policy permits this" + (reason.map { ": \($0)" } ?? "")
+        case .denied(let ids, let reason): "denied by policy \(ids.sorted().joined(separator: ", "))" + (reason.map { ": \($0)" } ?? "")
         case .authenticationFailed(let m): "authentication failed: \(m)"
         case .internalError(let m): "internal error: \(m)"
         }
