@@ -12,6 +12,17 @@ struct AuditFixture {
     let vault: Vault
     var state: ClientState { ClientState(directory: dir.path + "/state") }
 
+    /// Appends `count` signed entries in one transaction (large logs for the verifier's tests).
+    func appendSignedEntries(_ count: Int, chair: Actor) throws {
+        try vault.write {
+            for i in 0..<count {
+                try vault.appendAudit(AuditRecord(actor: "chair", authenticated: true, action: "seal", target: "round/R1", decision: .allow,
+                                                  policies: ["p"], policySHA256: String(repeating: "ab", count: 32),
+                                                  details: ["n": .integer(Int64(i))]), signer: chair.keys.signing)
+            }
+        }
+    }
+
     init() throws {
         location = VaultLocation(directory: dir.path + "/vault")
         passphraseFile = dir.path + "/pass"
@@ -135,13 +146,7 @@ struct AuditLogTests {
     func parallelSignatureChecks() throws {
         let f = try AuditFixture()
         let chair = try f.chair("test")
-        try f.vault.database.transaction {
-            for i in 0..<5_000 {
-                try f.vault.appendAudit(AuditRecord(actor: "chair", authenticated: true, action: "seal", target: "round/R1", decision: .allow,
-                                                    policies: ["p"], policySHA256: String(repeating: "ab", count: 32),
-                                                    details: ["n": .integer(Int64(i))]), signer: chair.keys.signing)
-            }
-        }
+        try f.appendSignedEntries(5_000, chair: chair)
         let good = lines(try f.export())
         #expect(try f.verify(join(good)).size >= 5_000)
         // Line k carries the signature of line k+1: well-formed, by an enrolled signer, wrong.

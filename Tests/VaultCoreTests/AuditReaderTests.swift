@@ -152,13 +152,7 @@ struct AuditReaderTests {
     func largeExport() throws {
         let f = try AuditFixture()
         let chair = try f.chair("test")
-        try f.vault.database.transaction {
-            for i in 0..<20_000 {
-                try f.vault.appendAudit(AuditRecord(actor: "chair", authenticated: true, action: "seal", target: "round/R1", decision: .allow,
-                                                    policies: ["p"], policySHA256: String(repeating: "ab", count: 32),
-                                                    details: ["n": .integer(Int64(i))]), signer: chair.keys.signing)
-            }
-        }
+        try f.appendSignedEntries(20_000, chair: chair)
         let bytes = try f.export()
         let path = try write(bytes, in: f.dir)
         var stats = LineReader.Stats()
