@@ -182,15 +182,25 @@ struct AuditLogTests {
         let s = try f.verify(grown, older: old)
         #expect(s.extends == 5 && s.size > 5)
 
-        // The chair rewrites entry 1 (an unauthenticated read) and re-signs a checkpoint: on its
-        // own the forged export verifies, but it does not extend the old checkpoint.
+        // The chair rewrites entry 1 (an unauthenticated read). Every signed entry after it signs
+        // the root before it, so the export no longer verifies even on its own...
         let chair = try f.chair()
         var l = lines(grown)
         l[2] = Array(String(decoding: l[2], as: UTF8.self).replacingOccurrences(of: "\"actor\":\"anonymous\"", with: "\"actor\":\"nobody\"").utf8)
+        let broken = #expect(throws: VaultError.self) { try f.verify(join(l)) }
+        #expect(broken?.message.contains("does not verify") == true, "\(broken?.message ?? "")")
+        // ...unless the chair re-signs every later entry (here all are the chair's) and the
+        // checkpoint: then on its own the forged export verifies, but it does not extend the old
+        // checkpoint.
         var frontier = MerkleFrontier()
-        for line in l[1..<(l.count - 1)] {
-            guard case .object(let w) = try JSONParser.parse(line), let entry = w["entry"] else { Issue.record("bad line"); return }
-            frontier.append(Merkle.leafHash(CanonicalJSON.encode(entry)))
+        for i in 1..<(l.count - 1) {
+            guard case .object(var w) = try JSONParser.parse(l[i]), let entry = w["entry"] else { Issue.record("bad line"); return }
+            let leaf = Merkle.leafHash(CanonicalJSON.encode(entry))
+            if w["sig"] != .null {
+                w["sig"] = .string(Base64.encode(try chair.keys.signing.signature(for: AuditSignature.message(leaf: leaf, rootBefore: frontier.root))))
+                l[i] = CanonicalJSON.encode(.object(w))
+            }
+            frontier.append(leaf)
         }
         let note = try Checkpoint(vaultID: f.vault.id, size: frontier.size, root: frontier.root).signedNote(name: "chair", key: chair.keys.signing)
         l[l.count - 1] = CanonicalJSON.encode(.object(["checkpoint": .string(note)]))

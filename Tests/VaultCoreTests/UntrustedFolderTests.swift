@@ -79,6 +79,30 @@ struct UntrustedFolderTests {
         #expect(try Receipt.verify(honest, result: result.statement!).round == "R1")
     }
 
+    @Test("1, with any signed entry after the seal: even a client that never saw the vault refuses, since every signature covers the history before it")
+    func sealRewrittenUnderLaterSignatures() throws {
+        let f = try RoundFixture()
+        try f.makeRound()
+        let victim = try f.seal("ev-1", Self.rows("90")).receipt
+        for ev in ["ev-3", "ev-4"] { try f.seal(ev, Self.rows("60")) }  // signed entries after it
+        let db = try Self.attacker(f)
+        let batch = Hex.decode(victim.batch)!
+        try db.prepare("DELETE FROM seals WHERE batch = ?").bind(batch).run()
+        try db.prepare("DELETE FROM batches WHERE id = ?").bind(batch).run()
+        let forged = AuditRecord(actor: "ev-1", authenticated: false, action: "seal", target: "round/R1", outcome: .failed,
+                                 details: ["reason": .string("wrong passphrase")]).entry(seq: victim.seq, time: Timestamp.now())
+        let bytes = CanonicalJSON.encode(forged)
+        try db.prepare("UPDATE audit_log SET entry = ?, leaf_hash = ?, sig = NULL WHERE seq = ?").bind(bytes, Merkle.leafHash(bytes), victim.seq).run()
+        // A chair client that had never opened this vault: the next signed entry no longer verifies.
+        do {
+            _ = try Vault.open(at: f.location, state: ClientState(directory: f.dir.path + "/state-new-chair"))
+            Issue.record("the rewritten history was accepted")
+        } catch let e as VaultError {
+            #expect(e.exitStatus == .dataError && e.message.contains("audit entry \(victim.seq + 1)") && e.message.contains("signature that does not verify"),
+                    "\(e.message)")
+        }
+    }
+
     @Test("2. old chair-signed rows put back: a reopened round and a re-enabled principal are refused")
     func replayRows() throws {
         let f = try RoundFixture()

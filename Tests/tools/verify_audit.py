@@ -95,6 +95,20 @@ def root_of(leaves):
     k = 1
     while k * 2 < len(leaves): k *= 2
     return node(root_of(leaves[:k]), root_of(leaves[k:]))
+class Frontier:
+    """The right edge of the tree: the root of the first n leaves without keeping them all."""
+    def __init__(self): self.levels = {}
+    def append(self, leaf):
+        carry, level = leaf, 0
+        while level in self.levels:
+            carry = node(self.levels.pop(level), carry); level += 1
+        self.levels[level] = carry
+    def root(self):
+        acc = None
+        for level in sorted(self.levels):
+            acc = self.levels[level] if acc is None else node(self.levels[level], acc)
+        return sha(b"") if acc is None else acc
+
 def b64(s): 
     raw = base64.b64decode(s, validate=True)
     if base64.b64encode(raw).decode() != s: raise ValueError("non-canonical base64")
@@ -124,7 +138,7 @@ def verify(data):
     if not isinstance(header, dict) or set(header) != {"format", "signers", "vault"} or header["format"] != "evalvault-audit/1":
         raise Bad("line 1: bad header")
     signers = {k: b64(v) for k, v in header["signers"].items()}
-    enrolled, chair, leaves = {}, None, []
+    enrolled, chair, leaves, frontier = {}, None, [], Frontier()
     fields = {"seq", "time", "actor", "authenticated", "action", "target", "decision", "policies", "policy_sha256", "outcome", "details"}
     for n, wrapper in enumerate(entries):
         ln = n + 2
@@ -144,12 +158,14 @@ def verify(data):
         if e["authenticated"] is True:
             actor = e["actor"]
             if actor not in enrolled or signers.get(actor) != enrolled[actor]: raise Bad("line %d: signer not enrolled" % ln)
-            if not isinstance(wrapper["sig"], str) or not ed25519_verify(signers[actor], leaf, b64(wrapper["sig"])):
+            # The signed message is the leaf hash and the root of the log before this entry.
+            if not isinstance(wrapper["sig"], str) or not ed25519_verify(signers[actor], leaf + frontier.root(), b64(wrapper["sig"])):
                 raise Bad("line %d: signature does not verify" % ln)
         elif e["authenticated"] is False:
             if wrapper["sig"] is not None: raise Bad("line %d: unauthenticated entry with a signature" % ln)
         else: raise Bad("line %d: authenticated is not a bool" % ln)
         leaves.append(leaf)
+        frontier.append(leaf)
     if signers != enrolled: raise Bad("line 1: signers differ from the enrolled keys")
     if not isinstance(last, dict) or set(last) != {"checkpoint"}: raise Bad("line %d: no checkpoint" % len(lines))
     note = last["checkpoint"]

@@ -180,7 +180,7 @@ extension Vault {
                                           signer: actor.keys.signing)
                 let note = try signCheckpoint(chair: actor.id, key: actor.keys.signing)
                 let (entry, sig) = try auditEntry(seq)
-                return ResultStatement.attachLog(core: core, entry: entry, signature: sig, index: seq,
+                return ResultStatement.attachLog(core: core, entry: entry, signature: sig, rootBefore: Merkle.root(ofLeafHashes: leaves[..<seq]), index: seq,
                                                  proof: Merkle.inclusionProof(index: seq, leafHashes: leaves[..<note.checkpoint.size]),
                                                  checkpoint: note)
             }
@@ -265,10 +265,12 @@ public enum ResultStatement {
         return CanonicalJSON.encode(.object(body))
     }
 
-    static func attachLog(core: [UInt8], entry: JSONValue, signature: [UInt8]?, index: Int, proof: [[UInt8]], checkpoint: Checkpoint.Note) -> [UInt8] {
+    static func attachLog(core: [UInt8], entry: JSONValue, signature: [UInt8]?, rootBefore: [UInt8], index: Int, proof: [[UInt8]],
+                          checkpoint: Checkpoint.Note) -> [UInt8] {
         guard case .object(var body)? = try? JSONParser.parse(core, allowWhitespace: false) else { preconditionFailure("our own statement parses") }
         body["log"] = .object([
-            "entry": entry, "sig": signature.map { .string(Base64.encode($0)) } ?? .null, "index": .integer(Int64(index)),
+            "entry": entry, "sig": signature.map { .string(Base64.encode($0)) } ?? .null, "root_before": .string(Base64.encode(rootBefore)),
+            "index": .integer(Int64(index)),
             "proof": .array(proof.map { .string(Base64.encode($0)) }), "checkpoint": .string(checkpoint.text),
         ])
         return CanonicalJSON.encode(.object(body)) + [0x0A]
@@ -323,7 +325,8 @@ public enum ResultStatement {
         // Bound to the log: the chair-signed reveal entry holds this core's hash, and it is in
         // the chair-signed checkpoint.
         guard let entry = log["entry"], let index = log["index"]?.integerValue, let path = log["proof"]?.arrayValue,
-              let note = log["checkpoint"]?.stringValue, let entrySig = log["sig"]?.stringValue.flatMap(Base64.decode) else {
+              let note = log["checkpoint"]?.stringValue, let entrySig = log["sig"]?.stringValue.flatMap(Base64.decode),
+              let rootBefore = log["root_before"]?.stringValue.flatMap(Base64.decode), rootBefore.count == 32 else {
             throw bad("has an incomplete audit-log binding")
         }
         guard entry["action"]?.stringValue == "reveal", entry["actor"]?.stringValue == chair, entry["target"]?.stringValue == "round/\(round)",
@@ -331,7 +334,9 @@ public enum ResultStatement {
             throw bad("is not the one the audit log recorded for this reveal (its hash is not in the reveal's entry)")
         }
         let leaf = Merkle.leafHash(CanonicalJSON.encode(entry))
-        guard keys.signing.isValidSignature(entrySig, for: leaf) else { throw bad("carries a reveal entry not signed by the chair") }
+        guard keys.signing.isValidSignature(entrySig, for: AuditSignature.message(leaf: leaf, rootBefore: rootBefore)) else {
+            throw bad("carries a reveal entry not signed by the chair")
+        }
         let cp = try Checkpoint.parse(note: note)
         guard cp.isSigned(by: chair, key: keys.signing), cp.checkpoint.origin == "evalvault/\(vault)" else {
             throw bad("carries a checkpoint not signed by the chair for this vault")

@@ -1,6 +1,15 @@
 import Foundation
 import VaultCrypto
 
+/// What an authenticated actor signs for its entry: the entry's leaf hash and the root of the log
+/// before it (32 + 32 bytes). Why the root: every signed entry then vouches for the whole history
+/// before it, so rewriting any entry in place — a seal turned into an unsigned "failure" — breaks
+/// the signature of every signed entry after it, for every verifier, even one that never saw the
+/// log before.
+public enum AuditSignature {
+    public static func message(leaf: [UInt8], rootBefore: [UInt8]) -> [UInt8] { leaf + rootBefore }
+}
+
 /// What an audit entry says (design: Audit log). Details hold counts, digests and ids — never a score, a
 /// comment, a passphrase or a real name; callers pass only such values.
 public struct AuditRecord: Sendable {

@@ -9,7 +9,8 @@ import VaultCrypto
 /// Checks, line by line (streaming, constant memory): every line is canonical JSON (RFC 8785)
 /// so no byte can change without changing a hash; the header names the format, the vault and
 /// the signers; entries run seq 0…n−1; every authenticated entry's Ed25519 signature over its
-/// leaf hash verifies with its actor's key, and unauthenticated entries carry none; the header's
+/// leaf hash and the log's root before it verifies with its actor's key, and unauthenticated
+/// entries carry none; the header's
 /// signer list is exactly the set of keys enrolled in the log (each before its first use); the
 /// last line is a checkpoint for exactly these entries whose root is recomputed here and whose
 /// signature is the vault chair's. With an older checkpoint, the log must extend it.
@@ -90,7 +91,7 @@ public enum AuditVerifier {
         // Signatures are checked in runs of 4,096 on both cores (the bulk of the work); any
         // other failure first settles the signatures of earlier lines, so the error reported is
         // always the first in file order.
-        struct PendingSignature { let line: Int, seq: Int, actor: String, key: Curve25519.Signing.PublicKey, sig: [UInt8], leaf: [UInt8] }
+        struct PendingSignature { let line: Int, seq: Int, actor: String, key: Curve25519.Signing.PublicKey, sig: [UInt8], message: [UInt8] }
         var pending: [PendingSignature] = []
         func settleSignatures() throws {
             guard !pending.isEmpty else { return }
@@ -99,7 +100,7 @@ public enum AuditVerifier {
             // Each part reads its own slice of `pending` and writes only its own slot of firstBad.
             try firstBad.withUnsafeMutableBufferPointer { slots in
                 try Parallel.forEach(parts) { part in
-                    for i in (part * size)..<min(pending.count, (part + 1) * size) where !pending[i].key.isValidSignature(pending[i].sig, for: pending[i].leaf) {
+                    for i in (part * size)..<min(pending.count, (part + 1) * size) where !pending[i].key.isValidSignature(pending[i].sig, for: pending[i].message) {
                         slots[part] = i
                         return
                     }
@@ -158,7 +159,8 @@ public enum AuditVerifier {
                     guard let key = signers[actor], Base64.encode(key.rawRepresentation) == enrolled[actor]!.key else {
                         throw bad("the header's key for \(actor) is not the key enrolled in the log")
                     }
-                    pending.append(PendingSignature(line: lineNo, seq: seq, actor: actor, key: key, sig: sig, leaf: leaf))
+                    pending.append(PendingSignature(line: lineNo, seq: seq, actor: actor, key: key, sig: sig,
+                                                    message: AuditSignature.message(leaf: leaf, rootBefore: frontier.root)))
                     if pending.count == 4096 { try settleSignatures() }
                 } else {
                     guard sigValue == .null else { throw bad("entry \(seq) is unauthenticated but carries a signature") }

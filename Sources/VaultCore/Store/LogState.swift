@@ -124,7 +124,7 @@ public struct LogState: Sendable {
     ///   evaluator adds a batch, and only to a round that is open at that point of the log;
     /// - versions go up by one and round states only move forward, so an old record can never
     ///   become the latest again.
-    mutating func apply(seq: Int, entry: JSONValue, leafHash: [UInt8], signature: [UInt8]?, verifySignature: Bool) throws {
+    mutating func apply(seq: Int, entry: JSONValue, signedMessage: [UInt8], signature: [UInt8]?, verifySignature: Bool) throws {
         func bad(_ why: String) -> VaultError { .integrity("audit entry \(seq) \(why)") }
         guard entry["seq"]?.integerValue == Int64(seq) else { throw bad("is out of place (its seq field says otherwise)") }
         guard let actor = entry["actor"]?.stringValue, case .bool(let authenticated)? = entry["authenticated"],
@@ -161,7 +161,7 @@ public struct LogState: Sendable {
                 guard p.enabled != false else { throw bad("is signed by \(actor), who was disabled before it") }
                 signerKey = key
             }
-            if verifySignature && !signerKey.isValidSignature(signature, for: leafHash) {
+            if verifySignature && !signerKey.isValidSignature(signature, for: signedMessage) {
                 throw bad("has a signature that does not verify for \(actor)")
             }
         } else {

@@ -73,7 +73,8 @@ extension Vault {
 
     /// One verified entry into this client's view.
     func accept(seq: Int, entry: JSONValue, leaf: [UInt8], signature: [UInt8]?, verifySignature: Bool) throws {
-        try log.apply(seq: seq, entry: entry, leafHash: leaf, signature: signature, verifySignature: verifySignature)
+        try log.apply(seq: seq, entry: entry, signedMessage: AuditSignature.message(leaf: leaf, rootBefore: frontier.root),
+                      signature: signature, verifySignature: verifySignature)
         leaves.append(leaf)
         frontier.append(leaf)
         log.size = leaves.count

@@ -53,7 +53,10 @@ public final class Vault {
         if known == nil, let chair = vault.log.chairID {
             vault.newlyPinned = try vault.principal(try PrincipalID(chair), verifiedWith: vault.chairKey).publicKeys.fingerprint
         }
-        try client.save(vault.log)
+        // Saved only when there is something new to remember (a first pin, a longer log).
+        if known == nil || known?.size != vault.log.size || known?.checkpointSize != vault.log.checkpointSize {
+            try client.save(vault.log)
+        }
         return vault
     }
 
