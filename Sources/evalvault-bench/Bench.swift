@@ -75,6 +75,9 @@ struct Run: ParsableCommand {
             try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
             return d
         }
+        // Each folder is one person's machine: its own client state ($EVALVAULT_STATE), copied
+        // along with a vault copy, so a fresh copy is not mistaken for a rolled-back vault.
+        func state(_ dir: String) -> [String: String] { ["EVALVAULT_STATE": dir + "/state"] }
         var sqlcipherFixed = 0.0
         let sqlcipher = Child.which("sqlcipher"), age = Child.which("age"), ageKeygen = Child.which("age-keygen")
 
@@ -85,14 +88,15 @@ struct Run: ParsableCommand {
 
         // A. Bulk seal of one CSV, as a user runs it: a whole `evalvault seal --csv` process.
         let a = try fresh("A")
-        _ = try Child.run([bench, "prepare-seal", "--dir", a, "--scores", String(sealScores)], in: root)
+        _ = try Child.run([bench, "prepare-seal", "--dir", a, "--scores", String(sealScores)], environment: state(a), in: root)
         var sealedCopies: [String] = []
         let bulk = try series("bulk seal") { r in
             let d = try fresh("A\(r)")
             try FileManager.default.copyItem(atPath: a + "/vault", toPath: d + "/vault")
+            try FileManager.default.copyItem(atPath: a + "/state", toPath: d + "/state")
             sealedCopies.append(d)
             return try Child.run([evalvault, "seal", "--dir", d + "/vault", "--as", "ev-1", "--key", a + "/ev-1.key", "--passphrase-file", a + "/pass",
-                                  "--round", "B", "--csv", a + "/scores.csv"], in: root)
+                                  "--round", "B", "--csv", a + "/scores.csv"], environment: state(d), in: root)
         }
         let bulkTime = Stats(bulk.map(\.seconds)), bulkPeak = Stats(bulk.map(\.peakMiB))
         let rate = Double(sealScores) / bulkTime.median
@@ -132,7 +136,8 @@ struct Run: ParsableCommand {
             sync()
             let k = try Child.run([bench, "kdf"], in: root).result("kdf_s") ?? .nan
             let m = try Child.run([evalvault, "seal", "--dir", sealedCopies[r % runs] + "/vault", "--as", "ev-1", "--key", a + "/ev-1.key",
-                                   "--passphrase-file", a + "/pass", "--round", "I", "--team", "t0", "--criterion", "c0", "--score", "81.5"], in: root)
+                                   "--passphrase-file", a + "/pass", "--round", "I", "--team", "t0", "--criterion", "c0", "--score", "81.5"],
+                               environment: state(sealedCopies[r % runs]), in: root)
             differences.append(m.seconds - k)
             pairs.append(m)
         }
@@ -165,9 +170,9 @@ struct Run: ParsableCommand {
         // B. Reveal weighted_total and rank over E × T × C seals from E evaluators.
         let b = try fresh("B")
         _ = try Child.run([bench, "prepare-reveal", "--dir", b, "--evaluators", String(evaluators), "--teams", String(teams),
-                           "--criteria", String(criteria)], in: root)
+                           "--criteria", String(criteria)], environment: state(b), in: root)
         let seals = evaluators * teams * criteria
-        let reveals = try series("reveal") { _ in try Child.run([bench, "reveal-once", "--dir", b], in: root) }
+        let reveals = try series("reveal") { _ in try Child.run([bench, "reveal-once", "--dir", b], environment: state(b), in: root) }
         let weighted = Stats(reveals.compactMap { $0.result("weighted_total_s") }), rank = Stats(reveals.compactMap { $0.result("rank_s") })
         let revealPeak = Stats(reveals.map(\.peakMiB))
         report.row("reveal weighted_total, \(seals.formatted()) seals from \(evaluators.formatted()) evaluators (beyond the KDF)", seconds: weighted,
@@ -176,7 +181,7 @@ struct Run: ParsableCommand {
                    verdict: verdict(rank.median <= 2, ""))
         let cli = try series("reveal (CLI)") { _ in
             try Child.run([evalvault, "reveal", "--dir", b + "/vault", "--as", "chair", "--passphrase-file", b + "/pass", "--round", "B",
-                           "--stat", "rank", "--by", "team", "--advance", "4"], in: root)
+                           "--stat", "rank", "--by", "team", "--advance", "4"], environment: state(b), in: root)
         }
         let cliTime = Stats(cli.map(\.seconds))
         report.row("evalvault reveal --stat rank (whole process, with its KDF)", seconds: cliTime, peak: Stats(cli.map(\.peakMiB)), target: "—", verdict: "")
@@ -200,7 +205,7 @@ struct Run: ParsableCommand {
         var appendRates: [Double] = [], committedRates: [Double] = []
         let verify = try series("audit") { r in
             let d = try fresh("C\(r)")
-            let m = try Child.run([bench, "audit-once", "--dir", d, "--entries", String(auditEntries)], in: root)
+            let m = try Child.run([bench, "audit-once", "--dir", d, "--entries", String(auditEntries)], environment: state(d), in: root)
             appendRates += [m.result("append_per_s") ?? 0]
             committedRates += [m.result("append_committed_per_s") ?? 0]
             return try Child.run([evalvault, "audit", "verify", d + "/audit.jsonl"], in: root)

@@ -293,4 +293,85 @@ struct UntrustedFolderTests {
         _ = try ResultStatement.verify(statement, expectedChair: .fingerprint(chair.principal.publicKeys.fingerprint.description))
         Self.expectIntegrity("another chair key") { _ = try ResultStatement.verify(statement, expectedChair: .key(PrivateKeys.generate().publicKeys)) }
     }
+
+    // MARK: Found by the hostile review of this version, each fixed
+
+    @Test("review: a chair's open record with a lowered threshold is refused by the replay; one with a panel the row does not have is refused on load")
+    func forgedOpenRecord() throws {
+        let f = try RoundFixture()
+        try f.makeRound(holders: ["chair", "cm-1", "cm-2"], threshold: 2, open: false)
+        let chair = try f.actor("chair")
+        let draft = try f.vault.round("R1", verifiedWith: chair.chairKey)
+        let honest = Round(config: draft.config, state: .open, policyVersion: 1, publicKey: Curve25519.KeyAgreement.PrivateKey().publicKey,
+                           version: draft.version + 1, panel: ["ev-1", "ev-3"].map { try! PrincipalID($0) })
+        func open(_ record: ObjectRecord, approvers: [String]) throws {
+            let message = Round.openApprovalBytes(vaultID: f.vault.id, roundID: "R1", recordSHA256: record.sha256)
+            let approvals: [JSONValue] = try approvers.map {
+                .object(["holder": .string($0), "sig": .string(Base64.encode(try f.actor($0).keys.signing.signature(for: message)))])
+            }
+            try f.vault.write {
+                _ = try f.vault.store(honest, signedBy: chair.keys.signing, replacing: true)
+                _ = try f.vault.appendAudit(AuditRecord(actor: "chair", authenticated: true, action: "round.open", target: "round/R1",
+                                                        decision: .allow, details: ["approvals": .array(approvals)]),
+                                            signer: chair.keys.signing, objects: [record])
+            }
+        }
+        var lowered = honest.objectRecord(vaultID: f.vault.id)
+        lowered.threshold = 1
+        let e = #expect(throws: VaultError.self) { try open(lowered, approvers: ["chair"]) }
+        #expect(e?.message.contains("changes the reveal holders or threshold of round R1") == true, "\(e?.message ?? "")")
+        var stuffed = honest.objectRecord(vaultID: f.vault.id)
+        stuffed.panel = ["ev-1", "ev-3", "ev-4"]
+        try open(stuffed, approvers: ["chair", "cm-1"])  // the replay alone cannot see the row...
+        Self.expectIntegrity("a round whose record and row disagree") { _ = try f.open(as: "fresh").round("R1", verifiedWith: chair.chairKey) }
+    }
+
+    @Test("review: a declared conflict is a hard rule: refused at seal under a policy that would allow it")
+    func conflictIsHard() throws {
+        let f = try RoundFixture()
+        _ = try f.vault.applyPolicy(try PolicySet(source: """
+            @id("anything") permit (principal, action, resource);
+            """, fileName: "open.policy"), actor: try f.actor("chair"))
+        try f.makeRound()
+        let e = #expect(throws: VaultError.self) { try f.seal("ev-2", [("upstage", "performance", "90")]) }
+        #expect(e?.exitStatus == .noPermission && e?.message.contains("declared a conflict with team upstage") == true, "\(e?.message ?? "")")
+        #expect(try f.vault.sealCounts("R1").batches == 0)
+    }
+
+    @Test("review: a vault replaced in place under a new id is refused by a client that knew the folder; a vault id that is a path is refused")
+    func replacedInPlace() throws {
+        let f = try RoundFixture()
+        _ = try f.open(as: "ev-1")
+        try FileManager.default.moveItem(atPath: f.location.directory, toPath: f.dir.path + "/vault.real")
+        _ = try Vault.initialize(at: f.location, chair: PrincipalID("chair"), passphrase: SecureBytes(Array("writer".utf8)), identity: nil,
+                                 kdf: RoundFixture.kdf, state: ClientState(directory: f.dir.path + "/state-writer"))
+        do {
+            _ = try f.open(as: "ev-1")
+            Issue.record("the replaced vault was accepted")
+        } catch let e as VaultError {
+            #expect(e.exitStatus == .dataError && e.message.contains("held vault \(f.vault.id)"), "\(e.message)")
+        }
+        let db = try Database(path: f.location.databasePath, create: false)
+        try db.execute("UPDATE vault_meta SET value = '../../../../tmp/x' WHERE key = 'vault_id'")
+        Self.expectIntegrity("a vault id that is a path") { _ = try f.open(as: "someone-new") }
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/x.json"))
+    }
+
+    @Test("review: shred destroys a round's key wraps even when a writer renamed one to look like something else")
+    func shredIsComplete() throws {
+        let f = try RoundFixture()
+        try f.makeRound(holders: ["chair", "cm-1", "cm-2"], threshold: 2)
+        for ev in ["ev-1", "ev-3", "ev-4"] { try Self.seal(f, ev) }
+        _ = try f.vault.closeRound("R1", actor: try f.actor("chair"))
+        try Self.attacker(f).execute("UPDATE key_wraps SET purpose = 'round-sharE' WHERE scope = 'R1' AND recipient IN ('chair', 'cm-1')")
+        let vault = try f.open(as: "chair-later")
+        Self.expectIntegrity("the renamed wraps are not the logged ones") { _ = try vault.roundPrivateKey(try vault.round("R1", verifiedWith: vault.chairKey), holders: [try f.actor("chair", in: vault), try f.actor("cm-1", in: vault)]) }
+        // The writer hopes the renamed wraps survive the shred, to rename them back afterwards.
+        _ = try vault.shredRound("R1", actor: try f.actor("chair", in: vault))
+        let left = try Self.attacker(f).prepare("SELECT count(*) FROM key_wraps WHERE scope = 'R1'")
+        _ = try left.step()
+        #expect(left.int(0) == 0)
+    }
+
+    static func seal(_ f: RoundFixture, _ who: String) throws { try f.seal(who, Self.rows("60")) }
 }

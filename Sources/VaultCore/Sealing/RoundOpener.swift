@@ -151,6 +151,8 @@ extension Vault {
         var evaluatorIndex: [String: Int32] = [:]
         var evaluatorNames: [String] = []
         var evaluatorKeys: [Curve25519.Signing.PublicKey] = []
+        /// Per evaluator, the team indexes it declared a conflict with: its scores for them never count.
+        var evaluatorConflicts: [Set<Int32>] = []
         func evaluator(_ name: String, batch: String) throws -> Int32 {
             if let i = evaluatorIndex[name] { return i }
             guard let pid = try? PrincipalID(name) else { throw VaultError.integrity("batch \(batch): malformed evaluator id") }
@@ -161,8 +163,10 @@ extension Vault {
             // Disabling looks forward: the log accepted this batch while its evaluator was enabled,
             // so it counts even if the evaluator has been disabled since.
             guard p.role == .evaluator else { throw VaultError.integrity("batch \(batch): sealed by \(name), who is not an evaluator") }
+            guard round.panel.contains(pid) else { throw VaultError.integrity("batch \(batch): sealed by \(name), who is not on the round's panel") }
             evaluatorNames.append(name)
             evaluatorKeys.append(p.publicKeys.signing)
+            evaluatorConflicts.append(Set(round.config.teams.indices.filter { p.conflicts.contains(round.config.teams[$0].lowercased()) || p.conflicts.contains(round.config.teams[$0]) }.map { Int32($0) }))
             evaluatorIndex[name] = Int32(evaluatorNames.count - 1)
             return Int32(evaluatorNames.count - 1)
         }
@@ -272,6 +276,11 @@ extension Vault {
                 }
                 let index = Int32(batchFacts.count)
                 batchFacts.append((r.time, b.id))
+                // A conflict is a hard rule, whatever a policy said: a client that skipped the check
+                // when sealing does not get its score counted.
+                if let conflicted = r.scores.first(where: { evaluatorConflicts[Int(who)].contains($0.team) }) {
+                    throw VaultError.integrity("batch \(name) of round \(round.id) scores team \(round.config.teams[Int(conflicted.team)]), a declared conflict of \(r.evaluator)")
+                }
                 for s in r.scores { scores.append(OpenedScore(evaluator: who, team: s.team, criterion: s.criterion, units: s.units, batch: index, seq: s.seq)) }
                 opened += 1
             }

@@ -198,6 +198,14 @@ extension Vault {
 
         // The policy decides each distinct place it can tell apart; one denial refuses the batch.
         let decision = try authorizeSeal(sheet, round: round, teamOf: teamOf, criterionOf: criterionOf, actor: actor, target: target)
+        // A declared conflict is a hard rule, even under a policy that would allow it (design: Roles).
+        let conflicted = Set(actor.principal.conflicts)
+        if let i = sheet.teamNames.firstIndex(where: { conflicted.contains($0) }) {
+            try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "seal", target: target, outcome: .denied,
+                                          details: ["reason": .string("conflict")]), signer: actor.keys.signing)
+            throw VaultError.permission("\(actor.id) has declared a conflict with team \(sheet.teamNames[i]); nothing was sealed")
+        }
+
         guard let roundKey = round.publicKey else { throw VaultError.integrity("round \(roundID) is open but has no public key") }
 
         // Seal: one encapsulation, one AEAD message per score, then the signed trailer.

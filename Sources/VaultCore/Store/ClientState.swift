@@ -65,7 +65,42 @@ public struct ClientState: Sendable, Equatable {
     func save(_ state: LogState) throws {
         try prepare("vaults")
         if let existing = try? load(vaultID: state.vaultID), existing.size > state.size { return }
-        try Files.writeAtomically(CanonicalJSON.encode(state.json) + [0x0A], to: vaultFile(state.vaultID), mode: 0o600, overwrite: true)
+        try Files.writeAtomically(CanonicalJSON.encode(state.json) + [0x0A], to: vaultFile(state.vaultID), mode: 0o600, overwrite: true,
+                                  durable: false)
+    }
+
+    // MARK: Which vault each folder holds
+
+    private var foldersFile: String { directory + "/folders.json" }
+
+    private func folders() throws -> [String: String] {
+        guard Files.exists(foldersFile) else { return [:] }
+        guard case .object(let o)? = try? JSONParser.parse(try Files.read(foldersFile, what: "client state file")) else {
+            throw VaultError.invalidData("\(foldersFile) is damaged (move it away to start afresh)")
+        }
+        return o.compactMapValues(\.stringValue)
+    }
+
+    private static func key(_ folder: String) -> String {
+        URL(fileURLWithPath: folder).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+
+    /// Refuses a folder that held another vault when this client last opened it.
+    func checkFolder(_ folder: String, holds vaultID: String) throws {
+        if Files.exists(directory) { try checkPermissions() }
+        if let known = try folders()[Self.key(folder)], known != vaultID {
+            throw VaultError.integrity("\(folder) held vault \(known) when this client last opened it; it now holds vault \(vaultID) (replaced?). If the chair really made a new vault there, compare its fingerprint by voice, then remove this folder's line from \(foldersFile)")
+        }
+    }
+
+    /// Remembers which vault a folder holds.
+    func remember(folder: String, holds vaultID: String) throws {
+        var all = try folders()
+        let key = Self.key(folder)
+        guard all[key] != vaultID else { return }
+        all[key] = vaultID
+        try prepare(".")
+        try Files.writeAtomically(CanonicalJSON.encode(.object(all.mapValues { .string($0) })) + [0x0A], to: foldersFile, mode: 0o600, overwrite: true)
     }
 
     /// Keeps a receipt; returns its path.

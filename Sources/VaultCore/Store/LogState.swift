@@ -168,7 +168,9 @@ public struct LogState: Sendable {
             guard signature == nil else { throw bad("is unauthenticated but carries a signature") }
             guard objects.isEmpty else { throw bad("changes vault state without an authenticated, signed actor") }
         }
-        guard objects.isEmpty || outcome == "ok" else { throw bad("changes vault state in a refused or failed action") }
+        guard objects.isEmpty || (outcome == "ok" && entry["decision"]?.stringValue != "deny") else {
+            throw bad("changes vault state in a refused or failed action")
+        }
 
         let isChair = actor == chairID
         for o in objects {
@@ -200,8 +202,19 @@ public struct LogState: Sendable {
                 guard o.version == (old?.version ?? 0) + 1 else { throw bad("gives round \(o.id) version \(o.version ?? 0) after \(old?.version ?? 0)") }
                 let allowed: [RoundState?: RoundState] = [nil: .draft, .draft: .open, .open: .closed, .closed: .shredded]
                 guard allowed[before] == state else { throw bad("moves round \(o.id) from \(before?.rawValue ?? "nothing") to \(state.rawValue)") }
-                new.holders = o.holders ?? old?.holders
-                new.threshold = o.threshold ?? old?.threshold
+                // Holders and threshold are fixed when the round is created; a later record may
+                // only repeat them (the row's values are compared with these on every load).
+                if let old {
+                    guard (o.holders == nil || o.holders == old.holders) && (o.threshold == nil || o.threshold == old.threshold) else {
+                        throw bad("changes the reveal holders or threshold of round \(o.id)")
+                    }
+                } else {
+                    guard let h = o.holders, !h.isEmpty, Set(h).count == h.count, let k = o.threshold, (1...h.count).contains(k) else {
+                        throw bad("creates round \(o.id) without valid holders and threshold")
+                    }
+                }
+                new.holders = old?.holders ?? o.holders
+                new.threshold = old?.threshold ?? o.threshold
                 new.panel = old?.panel ?? o.panel
                 if state == .open {
                     // Opening fixes the panel, and takes k of the round's reveal holders: each

@@ -172,15 +172,18 @@ extension Vault {
         return wrap
     }
 
-    /// Deletes every wrap of a round (shred); the records say so to the log.
+    /// Deletes every wrap of a round (shred): every row of the round's scope, whatever its
+    /// purpose says (a writer could have renamed one to survive), and reports to the log the wraps
+    /// the log records as destroyed. Nothing of the round's key may remain.
     func destroyWraps(ofRound roundID: String) throws -> [ObjectRecord] {
-        let s = try database.prepare("SELECT purpose, recipient FROM key_wraps WHERE scope = ? AND purpose IN ('round-key', 'round-share')").bind(roundID)
-        var records: [ObjectRecord] = []
-        while try s.step() {
-            records.append(ObjectRecord(kind: .wrap, id: "\(s.text(0))/\(roundID)/\(s.text(1))", sha256: nil))
+        let recorded = log.heads.values.filter {
+            $0.kind == .wrap && !$0.deleted && $0.id.split(separator: "/", omittingEmptySubsequences: false).dropFirst().first.map(String.init) == roundID
         }
-        try database.prepare("DELETE FROM key_wraps WHERE scope = ? AND purpose IN ('round-key', 'round-share')").bind(roundID).run()
-        return records
+        try database.prepare("DELETE FROM key_wraps WHERE scope = ?").bind(roundID).run()
+        let left = try database.prepare("SELECT count(*) FROM key_wraps WHERE scope = ?").bind(roundID)
+        _ = try left.step()
+        guard left.int(0) == 0 else { throw VaultError.integrity("key wraps of round \(roundID) survived the shred") }
+        return recorded.sorted { $0.id < $1.id }.map { ObjectRecord(kind: .wrap, id: $0.id, sha256: nil) }
     }
 }
 

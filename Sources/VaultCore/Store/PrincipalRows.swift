@@ -35,6 +35,11 @@ extension Vault {
         let p = Principal(id: pid, role: role, publicKeys: try PublicKeys(agreementRaw: s.blob(1), signingRaw: s.blob(2)),
                           identityCiphertext: s.optionalBlob(3), conflicts: conflicts, enabled: s.int(5) == 1, version: s.int(6))
         try vouch(.principal, pid.rawValue, row: SHA256.hash(data: p.signedBytes(vaultID: id)), what: "principal \(pid)")
+        // The facts the log's replay relied on (role, signing key, enabled) must be the row's.
+        let head = log.head(.principal, pid.rawValue)
+        guard head?.role == role.rawValue, head?.ed25519 == Base64.encode(p.publicKeys.signing.rawRepresentation), head?.enabled == p.enabled else {
+            throw VaultError.integrity("principal \(pid): its signed log record and its row disagree on role, key or whether it is enabled")
+        }
         guard chairKey.isValidSignature(s.blob(7), for: p.signedBytes(vaultID: id)) else {
             throw VaultError.integrity("the chair's signature on principal \(pid) does not verify")
         }

@@ -31,6 +31,12 @@ extension Vault {
         let round = Round(config: config, state: state, policyVersion: s.isNull(2) ? nil : s.int(2), publicKey: publicKey, version: s.int(4),
                           panel: panel)
         try vouch(.round, id, row: SHA256.hash(data: round.signedBytes(vaultID: self.id)), what: "round \(id)")
+        // The facts the log's replay relied on (holders, threshold, panel) must be the row's.
+        let head = log.head(.round, id)
+        guard head?.holders == config.reveal.holders.map(\.rawValue), head?.threshold == config.reveal.threshold,
+              (head?.panel ?? []) == panel.map(\.rawValue) else {
+            throw VaultError.integrity("round \(id): its signed log record and its row disagree on holders, threshold or panel")
+        }
         guard chairKey.isValidSignature(s.blob(5), for: round.signedBytes(vaultID: self.id)) else {
             throw VaultError.integrity("round \(id) is not signed by the chair's key (changed in vault.db, or a different chair)")
         }

@@ -43,10 +43,18 @@ public final class Vault {
         var meta: [String: String] = [:]
         while try s.step() { meta[s.text(0)] = s.text(1) }
         guard let id = meta["vault_id"] else { throw VaultError.integrity("\(location.databasePath) has no vault id") }
+        // The id names files in the client's state folder: it must be exactly what init makes
+        // (32 lower-case hex digits), never a path.
+        guard id.utf8.count == 32, id.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+            throw VaultError.integrity("\(location.databasePath) has a malformed vault id")
+        }
         guard meta["format"] == format else {
             throw VaultError.invalidData("\(location.databasePath) is a vault of format \(meta["format"] ?? "?"); this evalvault reads format \(format) only (version 1 vaults trusted vault.db's rows; create a new vault with `evalvault init`)")
         }
         let vault = Vault(location: location, database: db, id: id, client: client)
+        // A folder this client knows must still hold the same vault: a vault replaced in place
+        // (a new id, the writer's own chair) is not a first use to pin silently.
+        try client.checkFolder(location.directory, holds: id)
         let known = try client.load(vaultID: id)
         if let known { vault.log = known }
         try vault.refresh()
@@ -57,6 +65,7 @@ public final class Vault {
         if known == nil || known?.size != vault.log.size || known?.checkpointSize != vault.log.checkpointSize {
             try client.save(vault.log)
         }
+        try client.remember(folder: location.directory, holds: id)
         return vault
     }
 
@@ -128,6 +137,7 @@ public final class Vault {
                     signer: keys.signing, objects: [chairRecord, wrap, policyRecord])
             }
             try client.save(vault.log)
+            try client.remember(folder: location.directory, holds: vaultID)
 
             let policyPath = location.policiesDirectory + "/default.policy"
             if !Files.exists(policyPath) {

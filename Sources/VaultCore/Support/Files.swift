@@ -53,12 +53,14 @@ public enum Files {
     /// Writes `bytes` to `path` atomically: a new file with `mode` in the same folder, fsync,
     /// then rename. With `overwrite: false` an existing file is never replaced. Why: a crash
     /// half-way must never leave a truncated key file in place of a good one.
+    /// `durable: false` skips the fsync: for files whose loss in a crash costs nothing but a
+    /// little knowledge (a client's state: it then only knows an older point of a log).
     public static func writeAtomically(_ bytes: some ContiguousBytes, to path: String, mode: mode_t,
-                                       overwrite: Bool) throws {
+                                       overwrite: Bool, durable: Bool = true) throws {
         if !overwrite && exists(path) { throw VaultError.usage("\(path) already exists; refusing to overwrite it") }
         let writer = try AtomicWriter(path: path, mode: mode)
         try writer.write(bytes)
-        try writer.commit(overwrite: overwrite)
+        try writer.commit(overwrite: overwrite, durable: durable)
     }
 
     /// A file written in pieces and put in place only when complete: a temporary file in the same
@@ -101,10 +103,10 @@ public enum Files {
 
         /// Makes the file visible under its name. With `overwrite: false` the file is linked
         /// into place, which fails if `path` appeared meanwhile: never a silent replacement.
-        public func commit(overwrite: Bool = true) throws {
+        public func commit(overwrite: Bool = true, durable: Bool = true) throws {
             precondition(!finished, "commit twice")
             finished = true
-            let synced = fchmod(fd, mode) == 0 && fsync(fd) == 0
+            let synced = fchmod(fd, mode) == 0 && (!durable || fsync(fd) == 0)
             let closed = close(fd) == 0
             defer { unlink(tmp) }  // after a rename this is a no-op; after a link it drops the extra name
             guard synced && closed else { throw failure() }
@@ -114,8 +116,10 @@ public enum Files {
                 if errno == EEXIST { throw VaultError.usage("\(path) already exists; refusing to overwrite it") }
                 throw failure()
             }
-            let dir = (path as NSString).deletingLastPathComponent
-            Files.syncDirectory(dir.isEmpty ? "." : dir)
+            if durable {
+                let dir = (path as NSString).deletingLastPathComponent
+                Files.syncDirectory(dir.isEmpty ? "." : dir)
+            }
         }
 
         deinit {
