@@ -54,9 +54,7 @@ struct PanelTests {
         let f = try RoundFixture()
         try f.makeRound(holders: ["chair", "cm-1", "cm-2"], threshold: 2, open: false)
         let chair = try f.actor("chair")
-        let draft = try f.vault.round("R1", verifiedWith: chair.chairKey)
-        let opened = Round(config: draft.config, state: .open, policyVersion: 1, publicKey: Curve25519.KeyAgreement.PrivateKey().publicKey,
-                           version: draft.version + 1, panel: [try PrincipalID("ev-1")])
+        let opened = try f.openedByHand(panel: ["ev-1"])
         let record = opened.objectRecord(vaultID: f.vault.id)
         let message = Round.openApprovalBytes(vaultID: f.vault.id, roundID: "R1", recordSHA256: record.sha256)
         func attempt(_ approvals: [JSONValue]) -> VaultError? {

@@ -98,6 +98,14 @@ final class RoundFixture: @unchecked Sendable {
         if open { _ = try vault.openRound(id, actor: try actor("chair"), coHolders: try holders.filter { $0 != "chair" }.map { try actor($0) }) }
     }
 
+    /// A draft round as modified chair software could open it by hand (not stored): a new key,
+    /// the next version, the given panel.
+    func openedByHand(_ id: String = "R1", panel: [String]) throws -> Round {
+        let draft = try vault.round(id, verifiedWith: try vault.chairKey)
+        return Round(config: draft.config, state: .open, policyVersion: 1, publicKey: Curve25519.KeyAgreement.PrivateKey().publicKey,
+                     version: draft.version + 1, panel: try panel.map { try PrincipalID($0) })
+    }
+
     @discardableResult
     func seal(_ who: String, _ rows: [(String, String, String)], round: String = "R1", comment: String? = nil) throws -> SealReceipt {
         try vault.seal(rows.map { ScoreInput(team: $0.0, criterion: $0.1, score: Fixed($0.2)!, comment: comment) }, round: round, actor: try actor(who))

@@ -34,6 +34,19 @@ struct UntrustedFolderTests {
 
     static func rows(_ n: String) -> [(String, String, String)] { RoundFixture.teams.map { ($0, "performance", n) } }
 
+    /// Attack 1 as the review performed it: the batch deleted, its signed seal entry rewritten in
+    /// place as an unsigned "wrong passphrase" failure, with its leaf hash recomputed.
+    static func dropSeal(_ f: RoundFixture, _ receipt: Receipt) throws {
+        let db = try attacker(f)
+        let batch = Hex.decode(receipt.batch)!
+        try db.prepare("DELETE FROM seals WHERE batch = ?").bind(batch).run()
+        try db.prepare("DELETE FROM batches WHERE id = ?").bind(batch).run()
+        let forged = AuditRecord(actor: "ev-1", authenticated: false, action: "seal", target: "round/R1", outcome: .failed,
+                                 details: ["reason": .string("wrong passphrase")]).entry(seq: receipt.seq, time: Timestamp.now())
+        let bytes = CanonicalJSON.encode(forged)
+        try db.prepare("UPDATE audit_log SET entry = ?, leaf_hash = ?, sig = NULL WHERE seq = ?").bind(bytes, Merkle.leafHash(bytes), receipt.seq).run()
+    }
+
     @Test("1. a seal deleted and its entry rewritten as an unsigned failure: the evaluator's receipt says 'not counted', its client refuses the forked log, and a chair that saw the seal refuses to close")
     func sealDisappears() throws {
         let f = try RoundFixture()
@@ -48,14 +61,7 @@ struct UntrustedFolderTests {
 
         // The fixture's chair client looks at the vault after the seal (it has seen it).
         _ = try Vault.open(at: f.location, state: f.state)
-        let db = try Self.attacker(f)
-        let batch = Hex.decode(receipt.batch)!
-        try db.prepare("DELETE FROM seals WHERE batch = ?").bind(batch).run()
-        try db.prepare("DELETE FROM batches WHERE id = ?").bind(batch).run()
-        let forged = AuditRecord(actor: "ev-1", authenticated: false, action: "seal", target: "round/R1", outcome: .failed,
-                                 details: ["reason": .string("wrong passphrase")]).entry(seq: receipt.seq, time: Timestamp.now())
-        let bytes = CanonicalJSON.encode(forged)
-        try db.prepare("UPDATE audit_log SET entry = ?, leaf_hash = ?, sig = NULL WHERE seq = ?").bind(bytes, Merkle.leafHash(bytes), receipt.seq).run()
+        try Self.dropSeal(f, receipt)
 
         // The chair never saw the seal: it closes and publishes over the forged log...
         let chairVault = try Vault.open(at: f.location, state: ClientState(directory: f.dir.path + "/state-chair-late"))
@@ -85,14 +91,7 @@ struct UntrustedFolderTests {
         try f.makeRound()
         let victim = try f.seal("ev-1", Self.rows("90")).receipt
         for ev in ["ev-3", "ev-4"] { try f.seal(ev, Self.rows("60")) }  // signed entries after it
-        let db = try Self.attacker(f)
-        let batch = Hex.decode(victim.batch)!
-        try db.prepare("DELETE FROM seals WHERE batch = ?").bind(batch).run()
-        try db.prepare("DELETE FROM batches WHERE id = ?").bind(batch).run()
-        let forged = AuditRecord(actor: "ev-1", authenticated: false, action: "seal", target: "round/R1", outcome: .failed,
-                                 details: ["reason": .string("wrong passphrase")]).entry(seq: victim.seq, time: Timestamp.now())
-        let bytes = CanonicalJSON.encode(forged)
-        try db.prepare("UPDATE audit_log SET entry = ?, leaf_hash = ?, sig = NULL WHERE seq = ?").bind(bytes, Merkle.leafHash(bytes), victim.seq).run()
+        try Self.dropSeal(f, victim)
         // A chair client that had never opened this vault: the next signed entry no longer verifies.
         do {
             _ = try Vault.open(at: f.location, state: ClientState(directory: f.dir.path + "/state-new-chair"))
@@ -301,9 +300,7 @@ struct UntrustedFolderTests {
         let f = try RoundFixture()
         try f.makeRound(holders: ["chair", "cm-1", "cm-2"], threshold: 2, open: false)
         let chair = try f.actor("chair")
-        let draft = try f.vault.round("R1", verifiedWith: chair.chairKey)
-        let honest = Round(config: draft.config, state: .open, policyVersion: 1, publicKey: Curve25519.KeyAgreement.PrivateKey().publicKey,
-                           version: draft.version + 1, panel: ["ev-1", "ev-3"].map { try! PrincipalID($0) })
+        let honest = try f.openedByHand(panel: ["ev-1", "ev-3"])
         func open(_ record: ObjectRecord, approvers: [String]) throws {
             let message = Round.openApprovalBytes(vaultID: f.vault.id, roundID: "R1", recordSHA256: record.sha256)
             let approvals: [JSONValue] = try approvers.map {
