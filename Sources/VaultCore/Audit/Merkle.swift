@@ -160,9 +160,15 @@ public struct MerkleFrontier: Sendable, Equatable {
 
     /// The tree head: the subtrees folded right to left (smaller, later subtrees on the right).
     public var root: [UInt8] {
+        // The set bits of size are exactly the levels present, smallest first (no sorting: this
+        // runs once per signed entry when a log is verified).
         var acc: [UInt8]?
-        for level in levels.keys.sorted() {
-            acc = acc.map { Merkle.nodeHash(levels[level]!, $0) } ?? levels[level]!
+        var level = 0
+        while size >> level != 0 {
+            if size >> level & 1 == 1, let hash = levels[level] {
+                acc = acc.map { Merkle.nodeHash(hash, $0) } ?? hash
+            }
+            level += 1
         }
         return acc ?? Merkle.emptyRoot
     }

@@ -21,7 +21,7 @@ extension Vault {
         let entry = record.entry(seq: seq, time: Timestamp.now())
         let bytes = CanonicalJSON.encode(entry)
         let leaf = Merkle.leafHash(bytes)
-        let sig = try signer.map { try $0.signature(for: AuditSignature.message(leaf: leaf, rootBefore: frontier.root)) }
+        let sig = try signer.map { try $0.signature(for: AuditSignature.message(leaf: leaf, rootBefore: log.root)) }
         try database.prepare("INSERT INTO audit_log (seq, entry, leaf_hash, sig) VALUES (?, ?, ?, ?)")
             .bind(seq, bytes, leaf, sig).run()
         try accept(seq: seq, entry: entry, leaf: leaf, signature: sig, verifySignature: false)
