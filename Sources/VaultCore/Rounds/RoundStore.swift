@@ -169,8 +169,7 @@ extension Vault {
         let closed = current.moved(to: .closed)
         return try write {
             guard try round(roundID, verifiedWith: actor.chairKey).state == .open else { throw VaultError.usage("round \(roundID) was closed meanwhile") }
-            let manifest = Manifest(vault: id, round: roundID, log: log)
-            try checkStoredBatches(of: roundID, against: manifest)
+            let manifest = try checkStoredBatches(of: roundID, signed: nil)
             let roundRecord = try store(closed, signedBy: actor.keys.signing, replacing: true)
             let manifestRecord = try storeManifest(manifest)
             try appendAudit(AuditRecord(actor: actor, action: "round.close", target: target, decision: decision,

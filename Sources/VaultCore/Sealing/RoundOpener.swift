@@ -166,16 +166,16 @@ extension Vault {
             guard round.panel.contains(pid) else { throw VaultError.integrity("batch \(batch): sealed by \(name), who is not on the round's panel") }
             evaluatorNames.append(name)
             evaluatorKeys.append(p.publicKeys.signing)
-            evaluatorConflicts.append(Set(round.config.teams.indices.filter { p.conflicts.contains(round.config.teams[$0].lowercased()) || p.conflicts.contains(round.config.teams[$0]) }.map { Int32($0) }))
+            // The same rule as `seal`'s: a team id listed in the evaluator's signed conflicts.
+            evaluatorConflicts.append(Set(round.config.teams.indices.filter { p.conflicts.contains(round.config.teams[$0]) }.map { Int32($0) }))
             evaluatorIndex[name] = Int32(evaluatorNames.count - 1)
             return Int32(evaluatorNames.count - 1)
         }
 
         // Accounting before any decryption: the stored batches, the signed seal entries and — once
         // the round is closed — the chair-signed manifest must agree exactly.
-        let (batchCount, scoreCount) = try sealCounts(round.id)
-        let manifest = round.state == .draft || round.state == .open ? Manifest(vault: id, round: round.id, log: log) : try manifest(of: round.id)
-        try checkStoredBatches(of: round.id, against: manifest)
+        let counted = try checkStoredBatches(of: round.id, signed: round.state == .draft || round.state == .open ? nil : try manifest(of: round.id))
+        let batchCount = counted.items.count, scoreCount = counted.scoreCount
 
         var scores: [OpenedScore] = []
         scores.reserveCapacity(scoreCount)

@@ -26,8 +26,11 @@ extension Vault {
 
     /// Every stored batch of a round against the log and the manifest: each row must be the one
     /// its seal entry records, every recorded batch must have its row, and the set must be the
-    /// manifest's exactly. Nothing dropped, added, swapped or moved between rounds goes unnoticed.
-    func checkStoredBatches(of roundID: String, against manifest: Manifest) throws {
+    /// chair-signed manifest's exactly (`signed`: nil while the round has none). Nothing dropped,
+    /// added, swapped or moved between rounds goes unnoticed. Returns the manifest of the batches
+    /// the log records, built once for the callers that count or store it.
+    @discardableResult
+    func checkStoredBatches(of roundID: String, signed: Manifest?) throws -> Manifest {
         let s = try database.prepare("SELECT id, round, enc, count, trailer FROM batches WHERE round = ?").bind(roundID)
         var stored = Set<String>()
         while try s.step() {
@@ -37,14 +40,14 @@ extension Vault {
             guard log.head(.batch, name)?.round == roundID else { throw VaultError.integrity("batch \(name.prefix(16)) was moved into round \(roundID)") }
             stored.insert(name)
         }
-        let recorded = log.batches(ofRound: roundID)
-        for b in recorded where !stored.contains(b.id) {
-            throw VaultError.integrity("batch \(b.id.prefix(16)) of round \(roundID), sealed by \(b.evaluator ?? "?") with \(b.count ?? 0) scores (audit entry), is missing from vault.db")
-        }
         let fromLog = Manifest(vault: id, round: roundID, log: log)
-        guard fromLog == manifest else {
-            throw VaultError.integrity("the manifest of round \(roundID) lists \(manifest.items.count) batches, the signed log records \(fromLog.items.count): they differ")
+        for b in fromLog.items where !stored.contains(b.batch) {
+            throw VaultError.integrity("batch \(b.batch.prefix(16)) of round \(roundID), sealed by \(b.evaluator) with \(b.scores) scores (audit entry), is missing from vault.db")
         }
+        if let signed, signed != fromLog {
+            throw VaultError.integrity("the manifest of round \(roundID) lists \(signed.items.count) batches, the signed log records \(fromLog.items.count): they differ")
+        }
+        return fromLog
     }
 
     /// Stores a round's manifest at close; the record goes into the chair-signed close entry.
