@@ -98,3 +98,8 @@ public func secureWipe(_ bytes: inout [UInt8]) {
 public func secureWipe(_ data: inout Data) {
     data.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
 }
+
+/// Wipes raw memory that held secrets (a buffer of plaintext scores) with OPENSSL_cleanse.
+public func secureWipe(_ buffer: UnsafeMutableRawBufferPointer) {
+    if let base = buffer.baseAddress { OPENSSL_cleanse(base, buffer.count) }
+}

@@ -10,7 +10,7 @@ struct RoundCommand: ParsableCommand {
               evalvault round create --as chair --config Examples/round-1.toml
               evalvault round open 2025-R1 --as chair
             """,
-        subcommands: [Create.self, Open.self, Close.self, List.self, Show.self, Shred.self]
+        subcommands: [Create.self, Open.self, Publish.self, Close.self, List.self, Show.self, Shred.self]
     )
 
     struct Create: ParsableCommand {
@@ -129,6 +129,27 @@ struct RoundCommand: ParsableCommand {
             Output.table(["criterion", "title", "weight", "min", "max", "step"], r.config.criteria.map {
                 [$0.id, $0.title, $0.weight.description, $0.min.description, $0.max.description, $0.step.description]
             })
+        }
+    }
+
+    struct Publish: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the signed round descriptor evaluators seal against on their own machines (chair).",
+            discussion: """
+                The descriptor holds what sealing needs and nothing secret: the vault id, the round (teams, criteria, declared reveals, holders, threshold, public key, panel with each member's signing key and declared conflicts), the policy that governs it, your public keys and a checkpoint of the log, all signed by you. Send it to each evaluator on the panel; tell them your fingerprint by voice.
+
+                Example:
+                  evalvault round publish 2025-R1 --as chair --out 2025-R1.round
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The round id.") var id: String
+        @Option(help: ArgumentHelp("The descriptor file to write.", valueName: "file")) var out: String
+
+        func run() throws {
+            let (vault, actor) = try global.authenticate(action: "round.publish", target: "round/\(id)")
+            let bytes = try vault.publishRound(id, actor: actor)
+            try Files.writeAtomically(bytes, to: out, mode: 0o644, overwrite: false)
+            Output.line("wrote \(out): the descriptor of round \(id) for evaluators (chair fingerprint \(actor.principal.publicKeys.fingerprint))")
         }
     }
 }

@@ -40,6 +40,7 @@ struct PanelTests {
         let puppet = try f.actor("ev-9")
         var record = ObjectRecord(kind: .batch, id: String(repeating: "ab", count: 16), sha256: SHA256.hash(data: [1]))
         record.round = "R1"; record.digest = String(repeating: "00", count: 32); record.count = 3; record.evaluator = "ev-9"
+        record.signature = Base64.encode(try puppet.keys.signing.signature(for: [UInt8](repeating: 0, count: 32)))  // ev-9's own, valid
         let forced = #expect(throws: VaultError.self) {
             try f.vault.write {
                 _ = try f.vault.appendAudit(AuditRecord(actor: "ev-9", authenticated: true, action: "seal", target: "round/R1", decision: .allow),
@@ -114,7 +115,7 @@ struct PanelTests {
         let db = try Database(path: copy + "/vault.db", create: false)
         try db.execute("PRAGMA foreign_keys = OFF")
         let batch = try #require(f.vault.log.batches(ofRound: "R1").first { $0.evaluator == "ev-4" })
-        try db.prepare("DELETE FROM seals WHERE batch = ?").bind(Hex.decode(batch.id)!).run()
+        try db.prepare("DELETE FROM batch_chunks WHERE batch = ?").bind(Hex.decode(batch.id)!).run()
         try db.prepare("DELETE FROM batches WHERE id = ?").bind(Hex.decode(batch.id)!).run()
         // Neither the chair's client nor a fresh one reveals from it.
         for state in [f.state.directory, f.dir.path + "/state-fresh"] {

@@ -203,28 +203,16 @@ struct RevealTests {
         #expect(throws: VaultError.denied(policyIDs: ["reveal-needs-threshold"])) { try Self.reveal(f, .mean, with: ["ev-1"]) }
     }
 
-    @Test("a byte flipped in any ciphertext, enc, trailer (signature) or AAD field of vault.db: exit 65, integrity, nothing revealed",
-          arguments: [("seals", "ct"), ("batches", "enc"), ("batches", "trailer"), ("seals", "team"), ("seals", "criterion"),
-                      ("seals", "seq"), ("batches", "round"), ("rounds", "public_key"), ("key_wraps", "ct"), ("key_wraps", "enc")])
+    @Test("a byte flipped in any chunk, header, signature or place field of vault.db: exit 65, integrity, nothing revealed",
+          arguments: [("batch_chunks", "ct"), ("batch_chunks", "n"), ("batches", "header"), ("batches", "signature"), ("batches", "round"),
+                      ("rounds", "public_key"), ("key_wraps", "ct"), ("key_wraps", "enc")])
     func flips(table: String, column: String) throws {
         let f = try Self.fixture()
         let db = f.vault.database
         try db.execute("PRAGMA foreign_keys = OFF")
-        // Pick one row; flip the lowest bit of one byte of the column (or change the text/int).
-        if table == "seals" {  // WITHOUT ROWID: addressed by its key
-            let s = try db.prepare("SELECT batch, seq, \(column) FROM seals ORDER BY batch, seq LIMIT 1 OFFSET 3")
-            #expect(try s.step())
-            let batch = s.blob(0), seq = s.int(1)
-            switch column {
-            case "ct":
-                var ct = s.blob(2); ct[ct.count / 2] ^= 1
-                try db.prepare("UPDATE seals SET ct = ? WHERE batch = ? AND seq = ?").bind(ct, batch, seq).run()
-            case "seq":
-                try db.prepare("UPDATE seals SET seq = seq + 1000 WHERE batch = ? AND seq = ?").bind(batch, seq).run()
-            default:
-                var text = Array(s.text(2).utf8); text[0] ^= 1
-                try db.prepare("UPDATE seals SET \(column) = ? WHERE batch = ? AND seq = ?").bind(String(decoding: text, as: UTF8.self), batch, seq).run()
-            }
+        // Pick one row; flip the lowest bit of one byte of the column (or move the chunk).
+        if table == "batch_chunks" && column == "n" {
+            try db.execute("UPDATE batch_chunks SET n = n + 1000 WHERE rowid = (SELECT max(rowid) FROM batch_chunks)")
         } else {
             let row = try db.prepare("SELECT rowid FROM \(table)\(table == "key_wraps" ? " WHERE purpose = 'round-key'" : "") LIMIT 1")
             #expect(try row.step())

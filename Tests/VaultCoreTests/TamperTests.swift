@@ -19,7 +19,7 @@ struct TamperTests {
         "policies": ("version = 1", .reveal),  // the version R1 opened under, which governs its reveals
         "rounds": ("id = 'R1'", .reveal),
         "batches": ("id = (SELECT min(id) FROM batches)", .reveal),
-        "seals": ("batch = (SELECT min(batch) FROM seals) AND seq = 0", .reveal),
+        "batch_chunks": ("rowid = (SELECT min(rowid) FROM batch_chunks)", .reveal),
         "audit_log": ("seq = 1", .audit),
         "checkpoints": ("size = (SELECT max(size) FROM checkpoints)", .audit),
         "manifests": ("round = 'R1'", .reveal),

@@ -39,10 +39,10 @@ struct UntrustedFolderTests {
     static func dropSeal(_ f: RoundFixture, _ receipt: Receipt) throws {
         let db = try attacker(f)
         let batch = Hex.decode(receipt.batch)!
-        try db.prepare("DELETE FROM seals WHERE batch = ?").bind(batch).run()
+        try db.prepare("DELETE FROM batch_chunks WHERE batch = ?").bind(batch).run()
         try db.prepare("DELETE FROM batches WHERE id = ?").bind(batch).run()
         let forged = AuditRecord(actor: "ev-1", authenticated: false, action: "seal", target: "round/R1", outcome: .failed,
-                                 details: ["reason": .string("wrong passphrase")]).entry(seq: receipt.seq, time: Timestamp.now())
+                                 details: ["reason": .string("wrong passphrase")]).entry(seq: receipt.seq!, time: Timestamp.now())
         let bytes = CanonicalJSON.encode(forged)
         try db.prepare("UPDATE audit_log SET entry = ?, leaf_hash = ?, sig = NULL WHERE seq = ?").bind(bytes, Merkle.leafHash(bytes), receipt.seq).run()
     }
@@ -97,7 +97,7 @@ struct UntrustedFolderTests {
             _ = try Vault.open(at: f.location, state: ClientState(directory: f.dir.path + "/state-new-chair"))
             Issue.record("the rewritten history was accepted")
         } catch let e as VaultError {
-            #expect(e.exitStatus == .dataError && e.message.contains("audit entry \(victim.seq + 1)") && e.message.contains("signature that does not verify"),
+            #expect(e.exitStatus == .dataError && e.message.contains("audit entry \(victim.seq! + 1)") && e.message.contains("signature that does not verify"),
                     "\(e.message)")
         }
     }

@@ -139,6 +139,7 @@ struct Scenario {
             case "cp":
                 // Copies a file or a folder, replacing the target (as restoring an old copy does).
                 try? FileManager.default.removeItem(atPath: path(words[2]))
+                try FileManager.default.createDirectory(atPath: (path(words[2]) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 try FileManager.default.copyItem(atPath: path(words[1]), toPath: path(words[2]))
             case "rm":
                 try FileManager.default.removeItem(atPath: path(words[1]))
@@ -153,7 +154,7 @@ struct Scenario {
                     guard data.indices.contains(i) else { throw fail("offset outside the file") }
                     data[i] ^= 0x01
                 } else {
-                    data = Array(data.prefix(n))
+                    data = n < 0 ? Array(data.dropLast(-n)) : Array(data.prefix(n))  // negative: drop that many bytes at the end
                 }
                 try Data(data).write(to: URL(fileURLWithPath: path(words[1])))
             case "absent":

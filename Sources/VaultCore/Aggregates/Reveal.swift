@@ -125,9 +125,9 @@ extension Vault {
         var failing = items[0].request
         do {
             let key = try roundPrivateKey(round, holders: holders)
-            var all = try openRound(round, privateKey: key, chairKey: actor.chairKey, progress: progress)
-            var latest = all.latestOnly()
-            all.wipe()
+            // Sums per cell; the individual values only if a statistic needs them.
+            let keepValues = items.contains { ![.weightedTotal, .rank].contains($0.request.stat) }
+            var latest = try openCells(round, privateKey: key, chairKey: actor.chairKey, keepValues: keepValues, progress: progress)
             defer { latest.wipe() }  // the decrypted values go as soon as they are counted
             for (request, _) in items {
                 failing = request

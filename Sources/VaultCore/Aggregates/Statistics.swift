@@ -32,14 +32,42 @@ public struct AggregateResult: Sendable {
     public let groups: [AggregateGroup]
     /// Every (team, criterion) cell that contributes to an output group, in the round's team
     /// order, then its criterion order: the order in which a refusal names the first short cell.
-    public let cells: [AggregateCell]
+    /// Built on demand from the per-cell counts (a round of 10,000,000 cells keeps only those).
+    public var cells: [AggregateCell] { cellCounts.all }
+    let cellCounts: CellCounts
 
     /// The smallest number of distinct evaluators in any (team, criterion) cell contributing to
     /// any output group, whatever the statistic and grouping (design: Policy language
     /// `min_group`, Aggregates). Why per cell, not per team: grouped by team, one equation per
     /// team over several criteria on small grids can have a single solution when each cell holds
     /// one score, even if the team has three evaluators.
-    public var minGroup: Int { cells.map(\.n).min() ?? 0 }
+    public var minGroup: Int { cellCounts.smallest }
+
+    init(round: String, stat: Statistic, by: [String], groups: [AggregateGroup], cells: CellCounts) {
+        self.round = round; self.stat = stat; self.by = by; self.groups = groups; cellCounts = cells
+    }
+}
+
+/// The number of evaluators of every (team, criterion) cell of a round; the scored ones contribute.
+struct CellCounts: Sendable {
+    let teams: [String], criteria: [String]
+    let counts: [UInt32]
+    let smallest: Int
+
+    init(teams: [String], criteria: [String], counts: [UInt32]) {
+        self.teams = teams; self.criteria = criteria; self.counts = counts
+        var m = UInt32.max
+        for n in counts where n > 0 && n < m { m = n }
+        smallest = m == UInt32.max ? 0 : Int(m)
+    }
+
+    var all: [AggregateCell] {
+        var out: [AggregateCell] = []
+        for (i, n) in counts.enumerated() where n > 0 {
+            out.append(AggregateCell(team: teams[i / criteria.count], criterion: criteria[i % criteria.count], n: Int(n)))
+        }
+        return out
+    }
 }
 
 /// Computes statistics exactly. Scores are integers in steps of their criterion; grouped by
@@ -59,7 +87,7 @@ public struct Aggregator {
 
     typealias R = Rational
 
-    public func compute(_ stat: Statistic, by: [String], over round: OpenedRound) throws -> AggregateResult {
+    public func compute(_ stat: Statistic, by: [String], over round: CellTable) throws -> AggregateResult {
         do {
             return try computeExact(stat, by: by, over: round)
         } catch is Rational.Overflow {
@@ -72,33 +100,25 @@ public struct Aggregator {
     /// Only the order statistics (median, trimmed mean, stddev, min, max) gather the values.
     /// Each (evaluator, team, criterion) appears once in the latest scores, so a cell's count
     /// is its number of distinct evaluators.
-    func computeExact(_ stat: Statistic, by: [String], over round: OpenedRound) throws -> AggregateResult {
+    func computeExact(_ stat: Statistic, by: [String], over round: CellTable) throws -> AggregateResult {
         let byCell = by == ["team", "criterion"]
         guard by == ["team"] || byCell else { throw VaultError.usage("--by must be team or team,criterion") }
         if (stat == .weightedTotal || stat == .rank) && byCell {
             throw VaultError.usage("\(stat.rawValue) is per team: use --by team")
         }
-        let scores = round.scores
-        guard !scores.isEmpty else { throw VaultError.invalidData("round \(config.id) has no sealed scores") }
-        let criteria = config.criteria, C = criteria.count, T = config.teams.count, E = round.evaluators.count
-        var count = [Int](repeating: 0, count: T * C)
-        var total = [Int128](repeating: 0, count: T * C)
-        defer { for i in total.indices { total[i] = 0 } }
-        var teamEvaluators = PairSet(rows: T, columns: E)
-        var evaluatorsOfTeam = [Int](repeating: 0, count: T)
-        for s in scores {
-            let cell = Int(s.team) * C + Int(s.criterion)
-            count[cell] += 1
-            total[cell] += Int128(s.units)
-            if teamEvaluators.insert(Int(s.team), Int(s.evaluator)) { evaluatorsOfTeam[Int(s.team)] += 1 }
-        }
+        guard round.scoreCount > 0 else { throw VaultError.invalidData("round \(config.id) has no sealed scores") }
+        let criteria = config.criteria, C = criteria.count, T = config.teams.count
+        let count = round.count
+        let evaluatorsOfTeam = round.evaluatorsOfTeam
         let teams = (0..<T).filter { evaluatorsOfTeam[$0] > 0 }.sorted { config.teams[$0] < config.teams[$1] }
         // Every scored cell contributes to some output group (a team with scores is in the
         // output, and each of its scored cells enters its value), in round order.
-        let cells = (0..<T).flatMap { t in
-            (0..<C).filter { count[t * C + $0] > 0 }.map { AggregateCell(team: config.teams[t], criterion: criteria[$0].id, n: count[t * C + $0]) }
+        let cells = CellCounts(teams: config.teams, criteria: criteria.map(\.id), counts: count)
+        func smallestCell(_ t: Int) -> Int {
+            var m = Int.max
+            for c in 0..<C where count[t * C + c] > 0 { m = Swift.min(m, Int(count[t * C + c])) }
+            return m == Int.max ? 0 : m
         }
-        func smallestCell(_ t: Int) -> Int { (0..<C).map { count[t * C + $0] }.filter { $0 > 0 }.min() ?? 0 }
 
         if stat == .weightedTotal || stat == .rank {
             let totalWeight = try criteria.reduce(R.zero) { acc, c throws(Rational.Overflow) in try acc.adding(try R(Int128(c.weight.micros), Int128(Fixed.scale))) }
@@ -106,12 +126,12 @@ public struct Aggregator {
             for t in teams {
                 var sum = R.zero
                 for (c, criterion) in criteria.enumerated() {
-                    let n = count[t * C + c]
+                    let n = Int(count[t * C + c])
                     guard n > 0 else {
                         throw VaultError.invalidData("\(stat.rawValue) needs every criterion scored for every team: \(config.teams[t]) has no scores for \(criterion.id)")
                     }
                     // The mean of the scores scaled to 0–100: 100·Σunits / (steps·n), exactly.
-                    let mean = try R(total[t * C + c] * 100, Int128(criterion.stepCount) * Int128(n))
+                    let mean = try R(round.sum(t * C + c) * 100, Int128(criterion.stepCount) * Int128(n))
                     let w = try R(Int128(criterion.weight.micros), Int128(Fixed.scale)).divided(by: totalWeight)
                     sum = try sum.adding(try w.multiplied(by: mean))
                 }
@@ -136,25 +156,26 @@ public struct Aggregator {
         }
 
         // Order statistics: the values of each group, scaled to 0–100 by team, raw by cell.
+        guard let all = round.values else { throw VaultError.internalError("\(stat.rawValue) needs the individual values, which were not kept") }
         var units = [[Int64]](repeating: [], count: T * C)
         defer { for i in units.indices { for j in units[i].indices { units[i][j] = 0 } } }
-        for s in scores { units[Int(s.team) * C + Int(s.criterion)].append(s.units) }
+        for v in all { units[Int(v.cell)].append(v.units) }
         func scaled(_ u: Int64, _ c: Int) throws(Rational.Overflow) -> R { try R(Int128(u) * 100, Int128(criteria[c].stepCount)) }
         func raw(_ u: Int64, _ c: Int) throws(Rational.Overflow) -> R {
             try R(Int128(criteria[c].min.micros) + Int128(u) * Int128(criteria[c].step.micros), Int128(Fixed.scale))
         }
         var groups: [AggregateGroup] = []
         for t in teams {
-            let present = (0..<C).filter { count[t * C + $0] > 0 }
+            let present = (0..<C).filter { Int(count[t * C + $0]) > 0 }
             for c in byCell ? present.map(Optional.some) : [nil] {
                 var values: [R] = []
                 for k in c.map({ [$0] }) ?? present { for u in units[t * C + k] { values.append(byCell ? try raw(u, k) : try scaled(u, k)) } }
                 defer { Self.zero(&values) }
                 // count's value is the group's distinct evaluators (for a team, all who scored
                 // it); n is its smallest cell.
-                let evaluators = c.map { count[t * C + $0] } ?? evaluatorsOfTeam[t]
+                let evaluators = c.map { Int(count[t * C + $0]) } ?? evaluatorsOfTeam[t]
                 let name = c.map { "\(config.teams[t])/\(criteria[$0].id)" } ?? config.teams[t]
-                groups.append(AggregateGroup(team: config.teams[t], criterion: c.map { criteria[$0].id }, n: c.map { count[t * C + $0] } ?? smallestCell(t),
+                groups.append(AggregateGroup(team: config.teams[t], criterion: c.map { criteria[$0].id }, n: c.map { Int(count[t * C + $0]) } ?? smallestCell(t),
                                              value: try value(stat, values, n: evaluators, group: name)))
             }
         }

@@ -32,8 +32,14 @@ public enum DefaultPolicy {
 
         @id("chair-manages-rounds")
         permit (principal in Role::"chair",
-                action in [Action::"round.create", Action::"round.close", Action::"round.shred"],
+                action in [Action::"round.create", Action::"round.close", Action::"round.shred", Action::"round.publish"],
                 resource);
+
+        // Batches sealed on evaluators' own machines are imported by the chair while the round is open
+        // (the evaluator's signature and the panel are checked whatever the policy says).
+        @id("chair-imports-batches")
+        permit (principal in Role::"chair", action == Action::"import", resource)
+        when { resource.round.state == "open" };
 
         // Opening fixes the round's panel (who may seal): k of its reveal holders approve it, so the
         // chair alone cannot seat evaluators whose keys it holds.

@@ -76,20 +76,23 @@ public struct Receipt: Sendable, Equatable {
     public let digest: String
     public let evaluator: String
     public let scores: Int
-    public let seq: Int
-    public let leafHash: String
+    /// The entry that recorded the batch and its leaf hash; nil for a batch sealed to a file
+    /// (the entry is written when the chair imports it).
+    public let seq: Int?
+    public let leafHash: String?
 
     public var item: Manifest.Item { .init(batch: batch, digest: digest, evaluator: evaluator, scores: scores) }
 
     public var json: JSONValue {
         .object(["format": .string(Self.formatName), "vault": .string(vault), "round": .string(round), "batch": .string(batch),
-                 "digest": .string(digest), "evaluator": .string(evaluator), "scores": .integer(Int64(scores)),
-                 "seq": .integer(Int64(seq)), "leaf_hash": .string(leafHash)])
+                 "digest": .string(digest), "evaluator": .string(evaluator), "scores": .integer(Int64(scores))]
+                .merging(seq.map { ["seq": .integer(Int64($0))] } ?? [:]) { a, _ in a }
+                .merging(leafHash.map { ["leaf_hash": .string($0)] } ?? [:]) { a, _ in a })
     }
 
     public var bytes: [UInt8] { CanonicalJSON.encode(json) + [0x0A] }
 
-    public init(vault: String, round: String, batch: String, digest: String, evaluator: String, scores: Int, seq: Int, leafHash: String) {
+    public init(vault: String, round: String, batch: String, digest: String, evaluator: String, scores: Int, seq: Int?, leafHash: String?) {
         self.vault = vault; self.round = round; self.batch = batch; self.digest = digest
         self.evaluator = evaluator; self.scores = scores; self.seq = seq; self.leafHash = leafHash
     }
@@ -99,8 +102,9 @@ public struct Receipt: Sendable, Equatable {
         guard let v = try? JSONParser.parse(bytes, integersOnly: true), v["format"]?.stringValue == Self.formatName,
               let vault = v["vault"]?.stringValue, let round = v["round"]?.stringValue, let batch = v["batch"]?.stringValue,
               let digest = v["digest"]?.stringValue, let evaluator = v["evaluator"]?.stringValue,
-              let scores = v["scores"]?.integerValue, let seq = v["seq"]?.integerValue, let leaf = v["leaf_hash"]?.stringValue else { throw bad }
-        self.init(vault: vault, round: round, batch: batch, digest: digest, evaluator: evaluator, scores: Int(scores), seq: Int(seq), leafHash: leaf)
+              let scores = v["scores"]?.integerValue else { throw bad }
+        self.init(vault: vault, round: round, batch: batch, digest: digest, evaluator: evaluator, scores: Int(scores),
+                  seq: v["seq"]?.integerValue.map { Int($0) }, leafHash: v["leaf_hash"]?.stringValue)
     }
 
     /// `receipt verify RECEIPT --result RESULT.json`: the result must verify on its own (with

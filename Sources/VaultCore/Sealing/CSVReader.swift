@@ -39,10 +39,11 @@ public enum CSVReader {
     }
 
     /// Calls `record` for each non-empty record, in order.
-    public static func scan(_ input: UnsafeRawBufferPointer, file: String,
+    /// `firstLine`: the line `input` starts on (a block of a longer file).
+    public static func scan(_ input: UnsafeRawBufferPointer, file: String, firstLine: Int = 1,
                             _ record: (_ line: Int, _ fields: borrowing Fields) throws -> Void) throws {
         var fields = Fields()
-        var line = 1, recordLine = 1
+        var line = firstLine, recordLine = firstLine
         var i = 0
         let n = input.count
         var inQuotes = false, wasQuoted = false, highBit = false

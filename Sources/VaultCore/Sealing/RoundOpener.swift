@@ -1,9 +1,8 @@
 import Foundation
 import VaultCrypto
 
-/// One decrypted score, as a reveal counts it: indexes into its `OpenedRound`, no names.
-/// `units` is the secret: the score in steps above the criterion's minimum. Comments are never
-/// decrypted into this.
+/// One decrypted score, as tests inspect it: indexes into its `OpenedRound`, no names.
+/// `units` is the secret: the score in steps above the criterion's minimum.
 public struct OpenedScore: Sendable {
     /// Index into `OpenedRound.evaluators`.
     public let evaluator: Int32
@@ -17,81 +16,313 @@ public struct OpenedScore: Sendable {
     let seq: Int32
 }
 
-/// Every verified score of a round, compact (32 bytes a score), with the names they index.
+/// Every counted score of a round, one by one (the latest per evaluator and place). A reveal
+/// never builds this — it sums into a `CellTable` — but tests read it to check what was sealed.
 public struct OpenedRound: Sendable {
     public let config: RoundConfig
-    /// The evaluator ids that sealed, in order of first batch.
+    /// The evaluator ids that sealed.
     public let evaluators: [String]
-    /// Each batch's signed seal time (microseconds) and id.
-    let batches: [(time: Int64, id: [UInt8])]
+    /// Each batch's id.
+    let batches: [[UInt8]]
     public internal(set) var scores: [OpenedScore]
 
     public func evaluatorID(of s: OpenedScore) -> String { evaluators[Int(s.evaluator)] }
     public func teamID(of s: OpenedScore) -> String { config.teams[Int(s.team)] }
     public func criterionID(of s: OpenedScore) -> String { config.criteria[Int(s.criterion)].id }
-    public func batchID(of s: OpenedScore) -> [UInt8] { batches[Int(s.batch)].id }
+    public func batchID(of s: OpenedScore) -> [UInt8] { batches[Int(s.batch)] }
 
-    /// Overwrites the decrypted values once they are counted.
+    /// Overwrites the decrypted values.
     public mutating func wipe() { for i in scores.indices { scores[i].units = 0 } }
+}
 
-    /// Keeps only the latest score per (evaluator, team, criterion): re-sealing supersedes
-    /// (design: Concepts). "Latest" is by the signed seal time, then batch id, then position, so a writer
-    /// of vault.db cannot change which one counts without breaking a signature.
-    public func latestOnly() -> OpenedRound {
-        let order = batches.indices.sorted { a, b in
-            batches[a].time != batches[b].time ? batches[a].time < batches[b].time : batches[a].id.lexicographicallyPrecedes(batches[b].id)
-        }
-        var rank = [Int](repeating: 0, count: batches.count)
-        for (r, b) in order.enumerated() { rank[b] = r }
-        func isNewer(_ a: OpenedScore, than b: OpenedScore) -> Bool {
-            rank[Int(a.batch)] != rank[Int(b.batch)] ? rank[Int(a.batch)] > rank[Int(b.batch)] : a.seq > b.seq
-        }
-        let teams = config.teams.count, criteria = config.criteria.count
-        let places = evaluators.count * teams * criteria
-        var kept: [OpenedScore] = []
-        kept.reserveCapacity(scores.count)
-        if places <= 1 << 23 {
-            // A slot per possible place (at most 32 MiB): no hashing for the common sizes.
-            var best = [Int32](repeating: -1, count: places)
-            for (i, s) in scores.enumerated() {
-                let p = (Int(s.evaluator) * teams + Int(s.team)) * criteria + Int(s.criterion)
-                if best[p] < 0 || isNewer(s, than: scores[Int(best[p])]) { best[p] = Int32(i) }
-            }
-            for i in best where i >= 0 { kept.append(scores[Int(i)]) }
-        } else {
-            var best: [Int: Int] = [:]
-            for (i, s) in scores.enumerated() {
-                let p = (Int(s.evaluator) * teams + Int(s.team)) * criteria + Int(s.criterion)
-                if let b = best[p], !isNewer(s, than: scores[b]) { continue }
-                best[p] = i
-            }
-            for i in best.values.sorted() { kept.append(scores[i]) }
-        }
-        return OpenedRound(config: config, evaluators: evaluators, batches: batches, scores: kept)
+/// A round's counted scores summed per (team, criterion) cell: how many evaluators, the exact
+/// sum of their units, and how many evaluators scored each team. Memory is per cell, not per
+/// score, so a round of 10,000,000 scores is revealed in about 12 bytes a cell. The individual
+/// values are kept only when a statistic needs them (median, trimmed mean, stddev, min, max).
+public struct CellTable: Sendable {
+    public let config: RoundConfig
+    public internal(set) var evaluators: [String]
+    var count: [UInt32]
+    var total: [Int64]
+    /// The part of a cell's sum beyond Int64, for the rare grids whose sums overflow it.
+    var carry: [Int: Int128] = [:]
+    var evaluatorsOfTeam: [Int]
+    /// (cell, units), only when asked for.
+    var values: [(cell: UInt32, units: Int64)]?
+    public private(set) var scoreCount = 0
+
+    init(config: RoundConfig, evaluators: Int, keepValues: Bool) {
+        self.config = config
+        self.evaluators = []
+        let cells = config.teams.count * config.criteria.count
+        count = [UInt32](repeating: 0, count: cells)
+        total = [Int64](repeating: 0, count: cells)
+        evaluatorsOfTeam = [Int](repeating: 0, count: config.teams.count)
+        values = keepValues ? [] : nil
+    }
+
+    init(_ other: CellTable, evaluators: [String]) {
+        self = other
+        self.evaluators = evaluators
+    }
+
+    func sum(_ cell: Int) -> Int128 { Int128(total[cell]) + (carry[cell] ?? 0) }
+
+    mutating func add(cell: Int, units: Int64) {
+        count[cell] += 1
+        let (s, o) = total[cell].addingReportingOverflow(units)
+        if o { carry[cell, default: 0] += Int128(total[cell]) + Int128(units); total[cell] = 0 } else { total[cell] = s }
+        values?.append((UInt32(cell), units))
+        scoreCount += 1
+    }
+
+    /// Overwrites the sums and values once they are counted.
+    public mutating func wipe() {
+        for i in total.indices { total[i] = 0 }
+        carry = [:]
+        if values != nil { for i in values!.indices { values![i].units = 0 } }
     }
 }
 
-/// A group of batches read from vault.db, waiting to be opened: ciphertexts back to back.
-private struct BatchGroup: @unchecked Sendable {
-    // @unchecked: filled by the reading thread, then only read by the opening threads.
-    struct Batch {
-        let id: [UInt8], enc: [UInt8], count: Int, trailer: [UInt8]
-        let rows: Range<Int>
+extension Vault {
+    /// Opens a round's batches and sums them per cell (a reveal's way).
+    public func openCells(_ round: Round, privateKey: Curve25519.KeyAgreement.PrivateKey, chairKey: Curve25519.Signing.PublicKey,
+                          keepValues: Bool, progress: ((Int, Int) -> Void)? = nil) throws -> CellTable {
+        var table = CellTable(config: round.config, evaluators: 0, keepValues: keepValues)
+        let C = round.config.criteria.count
+        var teamEvaluators = PairSet(rows: 0, columns: 0)
+        let names = try openBatches(round, privateKey: privateKey, chairKey: chairKey, progress: progress, evaluators: { n in
+            teamEvaluators = PairSet(rows: round.config.teams.count, columns: max(n, 1))
+        }) { e, t, c, units, _, _ in
+            table.add(cell: t * C + c, units: units)
+            if teamEvaluators.insert(t, Int(e)) { table.evaluatorsOfTeam[t] += 1 }
+        }
+        return CellTable(table, evaluators: names)
     }
-    var batches: [Batch] = []
-    var seq: [Int] = []
-    var team: [Int32] = []
-    var criterion: [Int32] = []
-    var ctEnds: [Int] = []
-    var ct: [UInt8] = []
-    var scoreCount: Int { seq.count }
-}
 
-/// What opening one batch gave: its signed facts and scores, or why it failed.
-private struct OpenedBatch {
-    var evaluator = "", time: Int64 = 0, signature: [UInt8] = [], digest: [UInt8] = []
-    var scores: [(team: Int32, criterion: Int32, units: Int64, seq: Int32)] = []
-    var failure: String?
+    /// Opens a round's batches and lists every counted score (tests; small rounds).
+    public func openRound(_ round: Round, privateKey: Curve25519.KeyAgreement.PrivateKey,
+                          chairKey: Curve25519.Signing.PublicKey, progress: ((Int, Int) -> Void)? = nil) throws -> OpenedRound {
+        var scores: [OpenedScore] = []
+        var batchIDs: [[UInt8]] = []
+        let names = try openBatches(round, privateKey: privateKey, chairKey: chairKey, progress: progress, evaluators: { _ in },
+                                    batchIDs: { batchIDs = $0 }) { e, t, c, units, b, seq in
+            scores.append(OpenedScore(evaluator: e, team: Int32(t), criterion: Int32(c), units: units, batch: Int32(b), seq: Int32(seq)))
+        }
+        return OpenedRound(config: round.config, evaluators: names, batches: batchIDs, scores: scores)
+    }
+
+    /// Opens and verifies every batch of a round, and hands each counted score to `visit`
+    /// (evaluator index, team, criterion, units, batch index, position).
+    ///
+    /// Before any decryption, the stored batches, the signed log's records and — once the round
+    /// is closed — the chair-signed manifest must agree exactly (`checkStoredBatches`). Then for
+    /// each batch: its header names this vault, round and round key, and its own id; its
+    /// evaluator is an enrolled evaluator on the round's panel; every chunk opens under the
+    /// header-bound payload key with its STREAM nonce, in order, the last one flagged; every
+    /// record lies on the round's grid, no place twice; the digest over header, chunks and count
+    /// is the one the log records, and the evaluator's signature over it verifies. Any failure
+    /// stops everything with an integrity error naming the batch.
+    ///
+    /// Re-sealing supersedes, place by place: an evaluator's batches are read newest first (by
+    /// the signed time in their headers, then id), and a place an evaluator's newer batch
+    /// scored is skipped in its older ones. Chunks are decrypted and hashed on every core, a
+    /// window of a few MiB at a time; records are then read in order on this thread.
+    func openBatches(_ round: Round, privateKey: Curve25519.KeyAgreement.PrivateKey, chairKey: Curve25519.Signing.PublicKey,
+                     progress: ((Int, Int) -> Void)?, evaluators: (Int) -> Void, batchIDs: ([[UInt8]]) -> Void = { _ in },
+                     visit: (Int32, Int, Int, Int64, Int, Int) throws -> Void) throws -> [String] {
+        guard let roundKey = round.publicKey else { throw VaultError.usage("round \(round.id) has never been opened") }
+        let config = round.config
+        let T = config.teams.count, C = config.criteria.count
+        let counted = try checkStoredBatches(of: round.id, signed: round.state == .draft || round.state == .open ? nil : try manifest(of: round.id))
+
+        // The batches, their headers checked and their evaluators looked up, in reading order.
+        struct Batch {
+            let id: [UInt8], header: BatchFormat.Header, headerBytes: [UInt8], count: Int, chunks: Int, signature: [UInt8]
+            let evaluator: Int32
+        }
+        var evaluatorIndex: [String: Int32] = [:]
+        var evaluatorNames: [String] = []
+        var evaluatorKeys: [Curve25519.Signing.PublicKey] = []
+        var evaluatorConflicts: [Set<Int>] = []
+        var list: [Batch] = []
+        let cursor = try batchCursor(round: round.id)
+        while let row = try cursor.next() {
+            let name = Hex.encode(row.id.prefix(8))
+            func bad(_ why: String) -> VaultError { .integrity("batch \(name) of round \(round.id): \(why)") }
+            guard let (header, length) = try? BatchFormat.Header.parse(row.header, file: "batch"), length == row.header.count else {
+                throw bad("its header is malformed")
+            }
+            guard header.vault == id, header.round == round.id, header.roundKey == roundKey.rawRepresentation, header.batchID == row.id else {
+                throw bad("its header names another vault, round, round key or batch")
+            }
+            let recorded = log.head(.batch, Hex.encode(row.id))
+            guard recorded?.evaluator == header.evaluator, recorded?.count == row.count else {
+                throw bad("it is not the batch its entry records (evaluator or size differ)")
+            }
+            let who: Int32
+            if let i = evaluatorIndex[header.evaluator] { who = i } else {
+                guard let pid = try? PrincipalID(header.evaluator) else { throw bad("malformed evaluator id") }
+                let p: Principal
+                do { p = try principal(pid, verifiedWith: chairKey) } catch VaultError.notFound {
+                    throw bad("sealed by \(header.evaluator), who is not enrolled")
+                }
+                // Disabling looks forward: the log accepted this batch while its evaluator was
+                // enabled, so it counts even if the evaluator has been disabled since.
+                guard p.role == .evaluator else { throw bad("sealed by \(header.evaluator), who is not an evaluator") }
+                guard round.panel.contains(pid) else { throw bad("sealed by \(header.evaluator), who is not on the round's panel") }
+                evaluatorNames.append(header.evaluator)
+                evaluatorKeys.append(p.publicKeys.signing)
+                // The same rule as `seal`'s: a team id listed in the evaluator's signed conflicts.
+                evaluatorConflicts.append(Set(config.teams.indices.filter { p.conflicts.contains(config.teams[$0]) }))
+                who = Int32(evaluatorNames.count - 1)
+                evaluatorIndex[header.evaluator] = who
+            }
+            list.append(Batch(id: row.id, header: header, headerBytes: row.header, count: row.count, chunks: row.chunks, signature: row.signature,
+                              evaluator: who))
+        }
+        guard list.count == counted.items.count else { throw VaultError.integrity("round \(round.id): the stored batches and the log disagree") }
+        list.sort { a, b in
+            a.evaluator != b.evaluator ? a.evaluator < b.evaluator
+                : a.header.time != b.header.time ? a.header.time > b.header.time : b.id.lexicographicallyPrecedes(a.id)
+        }
+        var batchesOf = [Int](repeating: 0, count: evaluatorNames.count)
+        for b in list { batchesOf[Int(b.evaluator)] += 1 }
+        evaluators(evaluatorNames.count)
+        batchIDs(list.map(\.id))
+
+        let stepCounts = config.criteria.map(\.stepCount)
+        let info = BatchFormat.info(vault: id, round: round.id)
+        var inBatch = PairSet(rows: T, columns: C)
+        var taken = PairSet(rows: T, columns: C)
+        var takenBy: Int32 = -1
+
+        /// The reading state of the batch whose chunks are being fed.
+        struct Reading {
+            var digest: BatchFormat.Digest
+            var parser: RecordParser
+            var next = 0
+        }
+        var reading: Reading?
+        var current = -1
+        var done = 0
+
+        /// One chunk read from vault.db, decrypted and hashed on some core.
+        final class Pending: @unchecked Sendable {
+            // @unchecked: each is written by exactly one worker, then read by this thread.
+            let batch: Int, index: Int, last: Bool
+            var ct: [UInt8]
+            var plain: [UInt8] = []
+            var hash: [UInt8] = []
+            var opened = false
+            init(batch: Int, index: Int, last: Bool, ct: [UInt8]) { self.batch = batch; self.index = index; self.last = last; self.ct = ct }
+        }
+        var keys: [SymmetricKey?] = Array(repeating: nil, count: list.count)
+        var window: [Pending] = []
+        var windowBytes = 0
+
+        func startBatch(_ i: Int) throws {
+            let b = list[i]
+            current = i
+            reading = Reading(digest: BatchFormat.Digest(header: b.headerBytes), parser: RecordParser(teams: T, criteria: C, stepCounts: stepCounts))
+            inBatch.removeAll()
+            if b.evaluator != takenBy { taken.removeAll(); takenBy = b.evaluator }
+        }
+
+        func finishBatch() throws {
+            guard current >= 0 else { return }
+            let b = list[current]
+            func bad(_ why: String) -> VaultError { .integrity("batch \(Hex.encode(b.id.prefix(8))) of round \(round.id): \(why)") }
+            guard var r = reading else { return }
+            guard r.next == b.chunks else { throw bad("it should hold \(b.chunks) chunks but holds \(r.next)") }
+            guard r.parser.isComplete, r.parser.count == b.count else { throw bad("it should hold \(b.count) scores but holds \(r.parser.count)") }
+            let digest = r.digest.finalize(count: b.count)
+            guard log.head(.batch, Hex.encode(b.id))?.digest == Hex.encode(digest) else {
+                throw bad("it is not the batch its entry records (its digest differs)")
+            }
+            guard evaluatorKeys[Int(b.evaluator)].isValidSignature(b.signature, for: digest) else {
+                throw bad("the evaluator's signature does not verify")
+            }
+            r.parser.wipe()
+            if batchesOf[Int(b.evaluator)] > 1 { taken.formUnion(inBatch) }
+            reading = nil
+            keys[current] = nil
+            done += 1
+            progress?(done, list.count)
+        }
+
+        /// Decrypts and hashes the window on every core, then reads its records in order.
+        func flush() throws {
+            guard !window.isEmpty else { return }
+            let work = window, keys = keys
+            try Parallel.forEach(work.count) { i in
+                let p = work[i]
+                p.hash = SHA256.hash(data: p.ct)
+                guard p.ct.count > AES.GCM.tagByteCount, let key = keys[p.batch], let cipher = try? AES.GCM.KeyedCipher(key: key) else { return }
+                p.plain = [UInt8](repeating: 0, count: p.ct.count - AES.GCM.tagByteCount)
+                let nonce = BatchFormat.nonce(p.index, last: p.last)
+                p.opened = p.ct.withUnsafeBytes { ct in
+                    nonce.withUnsafeBytes { n in
+                        p.plain.withUnsafeMutableBytes { cipher.open(ct, nonce: n, authenticating: UnsafeRawBufferPointer(start: nil, count: 0), into: $0) }
+                    }
+                }
+            }
+            for p in work {
+                if p.batch != current {
+                    try finishBatch()
+                    try startBatch(p.batch)
+                }
+                let b = list[p.batch]
+                func bad(_ why: String) -> VaultError { .integrity("batch \(Hex.encode(b.id.prefix(8))) of round \(round.id): \(why)") }
+                guard p.index == reading!.next else { throw bad("chunk \(reading!.next) is missing or out of place") }
+                guard p.last || p.ct.count == BatchFormat.chunkCiphertextSize else { throw bad("chunk \(p.index) is cut short") }
+                guard p.opened else { throw bad("chunk \(p.index) does not open (changed, reordered or moved from another batch)") }
+                reading!.digest.add(chunkHash: p.hash)
+                reading!.next += 1
+                let multi = batchesOf[Int(b.evaluator)] > 1
+                let conflicts = evaluatorConflicts[Int(b.evaluator)]
+                do {
+                    var parser = reading!.parser
+                    defer { reading!.parser = parser }
+                    try p.plain.withUnsafeBytes { plain in
+                        try parser.feed(plain) { t, c, units, seq in
+                            guard inBatch.insert(t, c) else { throw RecordError("team \(config.teams[t]), criterion \(config.criteria[c].id) is scored twice") }
+                            if conflicts.contains(t) { throw RecordError("it scores team \(config.teams[t]), a declared conflict of \(b.header.evaluator)") }
+                            if multi && taken.contains(t, c) { return }
+                            try visit(b.evaluator, t, c, units, p.batch, seq)
+                        }
+                    }
+                } catch let e as RecordError {
+                    throw bad(e.why)
+                }
+                secureWipe(&p.plain)
+            }
+            window.removeAll(keepingCapacity: true)
+            windowBytes = 0
+        }
+
+        for i in list.indices {
+            let b = list[i]
+            // The payload key: HPKE to the round key, exported under the stored header.
+            guard let recipient = try? HPKE.Recipient(privateKey: privateKey, encapsulatedKey: b.header.enc, info: info),
+                  let key = try? recipient.exportSecret(context: BatchFormat.payloadKeyContext(header: b.headerBytes), outputByteCount: 32) else {
+                throw VaultError.integrity("batch \(Hex.encode(b.id.prefix(8))) of round \(round.id): its encapsulated key is invalid")
+            }
+            keys[i] = SymmetricKey(key)
+            var seen = 0
+            try cursor.chunks(of: b.id) { n, ct in
+                seen += 1
+                window.append(Pending(batch: i, index: n, last: n == b.chunks - 1, ct: Array(ct)))
+                windowBytes += ct.count
+                if windowBytes >= 4 << 20 { try flush() }
+            }
+            if seen == 0 { throw VaultError.integrity("batch \(Hex.encode(b.id.prefix(8))) of round \(round.id): its chunks are missing") }
+            if windowBytes >= 1 << 20 { try flush() }
+        }
+        try flush()
+        try finishBatch()
+        return evaluatorNames
+    }
 }
 
 extension Vault {
@@ -134,160 +365,4 @@ extension Vault {
         return key
     }
 
-    /// Opens and verifies every batch of a round. For each batch: the trailer opens (HPKE,
-    /// its AAD); every score opens with the AAD of the place stored beside it; the positions run
-    /// 0…count−1; the evaluator's signature over the batch digest verifies against an enrolled,
-    /// enabled evaluator (checked with `chairKey`); values lie on their criterion's grid. Any
-    /// failure stops everything with an integrity error naming the batch. The number of batches
-    /// must equal the number of successful `seal` entries the audit log records for the round.
-    ///
-    /// Batches are read in groups; while one thread reads the next group from vault.db, the
-    /// batches of the current group are opened on every core (each batch on one thread, into
-    /// its own result slot). Evaluator lookups and signature checks follow on this thread.
-    public func openRound(_ round: Round, privateKey: Curve25519.KeyAgreement.PrivateKey,
-                          chairKey: Curve25519.Signing.PublicKey, progress: ((Int, Int) -> Void)? = nil) throws -> OpenedRound {
-        guard let roundKey = round.publicKey else { throw VaultError.usage("round \(round.id) has never been opened") }
-        let info = SealFormat.info(vaultID: id, roundID: round.id, roundKey: roundKey)
-        var evaluatorIndex: [String: Int32] = [:]
-        var evaluatorNames: [String] = []
-        var evaluatorKeys: [Curve25519.Signing.PublicKey] = []
-        /// Per evaluator, the team indexes it declared a conflict with: its scores for them never count.
-        var evaluatorConflicts: [Set<Int32>] = []
-        func evaluator(_ name: String, batch: String) throws -> Int32 {
-            if let i = evaluatorIndex[name] { return i }
-            guard let pid = try? PrincipalID(name) else { throw VaultError.integrity("batch \(batch): malformed evaluator id") }
-            let p: Principal
-            do { p = try principal(pid, verifiedWith: chairKey) } catch VaultError.notFound {
-                throw VaultError.integrity("batch \(batch): sealed by \(name), who is not enrolled")
-            }
-            // Disabling looks forward: the log accepted this batch while its evaluator was enabled,
-            // so it counts even if the evaluator has been disabled since.
-            guard p.role == .evaluator else { throw VaultError.integrity("batch \(batch): sealed by \(name), who is not an evaluator") }
-            guard round.panel.contains(pid) else { throw VaultError.integrity("batch \(batch): sealed by \(name), who is not on the round's panel") }
-            evaluatorNames.append(name)
-            evaluatorKeys.append(p.publicKeys.signing)
-            // The same rule as `seal`'s: a team id listed in the evaluator's signed conflicts.
-            evaluatorConflicts.append(Set(round.config.teams.indices.filter { p.conflicts.contains(round.config.teams[$0]) }.map { Int32($0) }))
-            evaluatorIndex[name] = Int32(evaluatorNames.count - 1)
-            return Int32(evaluatorNames.count - 1)
-        }
-
-        // Accounting before any decryption: the stored batches, the signed seal entries and — once
-        // the round is closed — the chair-signed manifest must agree exactly.
-        let counted = try checkStoredBatches(of: round.id, signed: round.state == .draft || round.state == .open ? nil : try manifest(of: round.id))
-        let batchCount = counted.items.count, scoreCount = counted.scoreCount
-
-        var scores: [OpenedScore] = []
-        scores.reserveCapacity(scoreCount)
-        var batchFacts: [(time: Int64, id: [UInt8])] = []
-        let teamNames = NameTable(round.config.teams), criterionNames = NameTable(round.config.criteria.map(\.id))
-        let teamFields = round.config.teams.map(CanonicalEncoder.field), criterionFields = round.config.criteria.map { CanonicalEncoder.field($0.id) }
-        let stepCounts = round.config.criteria.map(\.stepCount)
-        let cursor = try batchCursor(round: round.id)
-
-        /// Reads batches until the group holds about 64k scores (or the round ends).
-        func readGroup() throws -> BatchGroup {
-            var g = BatchGroup()
-            while g.scoreCount < 65_536, let b = try cursor.next() {
-                let start = g.scoreCount
-                try cursor.scores(of: b.id) { seq, team, criterion, ct in
-                    g.seq.append(seq)
-                    g.team.append(Int32(teamNames.index(of: team) ?? -1))
-                    g.criterion.append(Int32(criterionNames.index(of: criterion) ?? -1))
-                    g.ct.append(contentsOf: ct)
-                    g.ctEnds.append(g.ct.count)
-                }
-                g.batches.append(.init(id: b.id, enc: b.enc, count: b.count, trailer: b.trailer, rows: start..<g.scoreCount))
-            }
-            return g
-        }
-
-        /// Opens one batch of `g` (everything but the evaluator's signature, which needs the store).
-        func open(_ b: BatchGroup.Batch, in g: BatchGroup) -> OpenedBatch {
-            var out = OpenedBatch()
-            func fail(_ why: String) -> OpenedBatch { out.scores = []; out.failure = why; return out }
-            guard b.id.count == 16, b.count >= 1 else { return fail("malformed batch record") }
-            guard let recipient = try? HPKE.Recipient(privateKey: privateKey, encapsulatedKey: b.enc, info: info) else {
-                return fail("its encapsulated key is invalid")
-            }
-            guard let plain = try? recipient.open(b.trailer, sequenceNumber: UInt64(b.count),
-                                                  authenticating: SealFormat.trailerAAD(vaultID: id, roundID: round.id, batchID: b.id, count: b.count)) else {
-                return fail("its trailer does not open (changed, moved or re-keyed)")
-            }
-            guard let trailer = SealFormat.parseTrailer(plain) else { return fail("its trailer is malformed") }
-            guard let opener = try? recipient.makeOpener() else { return fail("its encapsulated key is invalid") }
-            out.evaluator = trailer.evaluator; out.time = trailer.time; out.signature = trailer.signature
-            var aad = SealFormat.ScoreAAD(vaultID: id, roundID: round.id, batchID: b.id)
-            let digest = SealFormat.BatchDigest(vaultID: id, roundID: round.id, batchID: b.id, enc: b.enc, evaluator: trailer.evaluator,
-                                                time: trailer.time, count: b.count)
-            var plaintext = [UInt8](repeating: 0, count: SealFormat.scorePadding)
-            defer { secureWipe(&plaintext) }
-            out.scores.reserveCapacity(b.rows.count)
-            return g.ct.withUnsafeBytes { all -> OpenedBatch in
-                for (n, r) in b.rows.enumerated() {
-                    let seq = g.seq[r], t = Int(g.team[r]), c = Int(g.criterion[r])
-                    guard seq == n else { return fail("score \(n) is missing or out of place") }
-                    guard t >= 0, c >= 0 else { return fail("score \(seq) is placed at an unknown team or criterion") }
-                    let ct = UnsafeRawBufferPointer(rebasing: all[(r == 0 ? 0 : g.ctEnds[r - 1])..<g.ctEnds[r]])
-                    guard ct.count >= AES.GCM.tagByteCount else { return fail("score \(seq) does not open (changed, or moved to another place)") }
-                    if plaintext.count != ct.count - AES.GCM.tagByteCount {
-                        secureWipe(&plaintext)
-                        plaintext = [UInt8](repeating: 0, count: ct.count - AES.GCM.tagByteCount)
-                    }
-                    let opened = plaintext.withUnsafeMutableBytes { p in
-                        aad.with(seq: seq, team: teamFields[t], criterion: criterionFields[c]) { opener.open(ct, sequenceNumber: UInt64(seq), authenticating: $0, into: p) }
-                    }
-                    guard opened else { return fail("score \(seq) does not open (changed, or moved to another place)") }
-                    guard let units = plaintext.withUnsafeBytes({ SealFormat.units(of: $0) }), units >= 0, units <= stepCounts[c] else {
-                        return fail("score \(seq) is malformed or off its criterion's grid")
-                    }
-                    digest.add(team: teamFields[t], criterion: criterionFields[c], ciphertext: ct)
-                    out.scores.append((Int32(t), Int32(c), units, Int32(seq)))
-                }
-                guard b.rows.count == b.count else { return fail("it should hold \(b.count) scores but holds \(b.rows.count)") }
-                out.digest = digest.finalize()
-                return out
-            }
-        }
-
-        var group = try readGroup()
-        var opened = 0
-        while !group.batches.isEmpty {
-            let current = group
-            var results = [OpenedBatch](repeating: OpenedBatch(), count: current.batches.count)
-            var next = BatchGroup()
-            // Thread work: item 0 reads the next group (the only one touching the connection);
-            // item i opens batch i−1 of this group into results[i−1] (its own slot).
-            try results.withUnsafeMutableBufferPointer { slots in
-                try Parallel.forEach(1 + current.batches.count) { i in
-                    if i == 0 { next = try readGroup() } else { slots[i - 1] = open(current.batches[i - 1], in: current) }
-                }
-            }
-            for (b, r) in zip(current.batches, results) {
-                let name = Hex.encode(b.id.prefix(8))
-                if let why = r.failure { throw VaultError.integrity("batch \(name) of round \(round.id): \(why)") }
-                let who = try evaluator(r.evaluator, batch: name)
-                guard evaluatorKeys[Int(who)].isValidSignature(r.signature, for: r.digest) else {
-                    throw VaultError.integrity("batch \(name) of round \(round.id): the evaluator's signature does not verify")
-                }
-                let recorded = log.head(.batch, Hex.encode(b.id))
-                guard recorded?.digest == Hex.encode(r.digest), recorded?.evaluator == r.evaluator, recorded?.count == b.count else {
-                    throw VaultError.integrity("batch \(name) of round \(round.id) is not the batch its seal entry records (evaluator, digest or size differ)")
-                }
-                let index = Int32(batchFacts.count)
-                batchFacts.append((r.time, b.id))
-                // A conflict is a hard rule, whatever a policy said: a client that skipped the check
-                // when sealing does not get its score counted.
-                if let conflicted = r.scores.first(where: { evaluatorConflicts[Int(who)].contains($0.team) }) {
-                    throw VaultError.integrity("batch \(name) of round \(round.id) scores team \(round.config.teams[Int(conflicted.team)]), a declared conflict of \(r.evaluator)")
-                }
-                for s in r.scores { scores.append(OpenedScore(evaluator: who, team: s.team, criterion: s.criterion, units: s.units, batch: index, seq: s.seq)) }
-                opened += 1
-            }
-            for i in results.indices { for j in results[i].scores.indices { results[i].scores[j].units = 0 } }
-            progress?(opened, batchCount)
-            group = next
-        }
-        return OpenedRound(config: round.config, evaluators: evaluatorNames, batches: batchFacts, scores: scores)
-    }
 }

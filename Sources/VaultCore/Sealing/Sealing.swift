@@ -14,101 +14,343 @@ public struct ScoreInput: Sendable {
     }
 }
 
-/// The scores of one `seal` command, column by column: names interned once, numbers in flat
-/// arrays. A million CSV rows take about 20 bytes each and no allocation per row (design: Performance).
-/// The scores and comments are secret: they are wiped when the sheet goes away.
+/// The scores of one `seal` command: given one by one, or a CSV file read as a stream (a
+/// 10,000,000-row file is never held in memory: design: Performance). Rows are handed out with
+/// their names as bytes and their line, so errors can name them.
 public final class ScoreSheet {
-    /// Distinct team and criterion names, in order of first appearance.
-    public private(set) var teamNames: [String] = []
-    public private(set) var criterionNames: [String] = []
-    var team: [UInt32] = []
-    var criterion: [UInt32] = []
-    var micros: [Int64] = []
-    /// The CSV line of each row, or 0 when the scores did not come from a file.
-    var line: [UInt32] = []
-    /// Comments by row (most rows have none).
-    var comments: [Int: [UInt8]] = [:]
+    enum Source {
+        case inputs([ScoreInput])
+        case file(String)
+        case bytes([UInt8], String)
+    }
+    let source: Source
 
-    public var count: Int { micros.count }
-
-    init() {}
+    init(source: Source) { self.source = source }
 
     deinit {
-        for i in micros.indices { micros[i] = 0 }
-        for k in comments.keys { secureWipe(&comments[k]!) }
+        if case .bytes(var b, _) = source { secureWipe(&b) }
     }
 
     /// Scores given one by one (the `--team --criterion --score` form, the demo, tests).
-    public convenience init(_ inputs: [ScoreInput]) {
-        self.init()
-        var teams: [String: UInt32] = [:], criteria: [String: UInt32] = [:]
-        for s in inputs {
-            let t = teams[s.team] ?? { teamNames.append(s.team); teams[s.team] = UInt32(teamNames.count - 1); return UInt32(teamNames.count - 1) }()
-            let c = criteria[s.criterion] ?? {
-                criterionNames.append(s.criterion); criteria[s.criterion] = UInt32(criterionNames.count - 1); return UInt32(criterionNames.count - 1)
-            }()
-            if let comment = s.comment, !comment.isEmpty { comments[micros.count] = Array(comment.utf8) }
-            team.append(t); criterion.append(c); micros.append(s.score.micros); line.append(0)
+    public convenience init(_ inputs: [ScoreInput]) { self.init(source: .inputs(inputs)) }
+
+    /// A CSV file, read as it is sealed.
+    public static func fromCSV(file path: String) throws -> ScoreSheet {
+        guard Files.exists(path) else { throw VaultError.notFound("\(path) does not exist") }
+        return ScoreSheet(source: .file(path))
+    }
+
+    /// CSV bytes, checked for form at once (header, fields, numbers).
+    public static func fromCSV(_ bytes: [UInt8], file: String) throws -> ScoreSheet {
+        var problems: [String] = []
+        try bytes.withUnsafeBytes { b in
+            var reader = ScoreCSV(file: file)
+            try reader.scan(b, firstLine: 1) { r in
+                if r.micros == nil { problems.append("\(file):\(r.line): \"\(r.scoreText.prefix(20))\" is not a number") }
+            } problem: { problems.append($0) }
+            try reader.end()
+        }
+        if !problems.isEmpty { throw VaultError.invalidData(problems.prefix(20).joined(separator: "\n") + "\nnothing was sealed") }
+        return ScoreSheet(source: .bytes(bytes, file))
+    }
+
+    var fileName: String? {
+        switch source {
+        case .inputs: nil
+        case .file(let f), .bytes(_, let f): f
         }
     }
 
-    /// Reads a CSV file (see `fromCSV(_:file:)`); the file's bytes are wiped once parsed.
-    public static func fromCSV(file path: String) throws -> ScoreSheet {
-        var bytes = try Files.read(path, what: "CSV file")
-        defer { secureWipe(&bytes) }
-        return try fromCSV(bytes, file: path)
+    /// Calls `row` for each score and `problem` for each row that is malformed as CSV.
+    func forEach(progress: ((Int, Int) -> Void)?, _ row: (ScoreRow) throws -> Void, problem: (String) throws -> Void) throws {
+        switch source {
+        case .inputs(let inputs):
+            for (i, s) in inputs.enumerated() {
+                if i > 0 && i % 32_768 == 0 { progress?(i, inputs.count) }
+                var t = Array(s.team.utf8), c = Array(s.criterion.utf8), m = Array((s.comment ?? "").utf8)
+                defer { secureWipe(&m) }
+                try t.withUnsafeBytes { t in
+                    try c.withUnsafeBytes { c in
+                        try m.withUnsafeBytes { m in try row(ScoreRow(team: t, criterion: c, micros: s.score.micros, comment: m.isEmpty ? nil : m, line: 0)) }
+                    }
+                }
+                t.removeAll(); c.removeAll()
+            }
+            progress?(inputs.count, inputs.count)
+        case .bytes(let bytes, let file):
+            var reader = ScoreCSV(file: file)
+            try bytes.withUnsafeBytes { try reader.scan($0, firstLine: 1, row, problem: problem) }
+            try reader.end()
+        case .file(let path):
+            try CSVStream.read(path) { block, firstLine, reader in
+                try reader.scan(block, firstLine: firstLine, row, problem: problem)
+            } progress: { progress?($0, $1) }
+        }
     }
+}
 
-    /// Reads `team,criterion,score[,comment]` CSV (RFC 4180) with that header, in one pass.
-    public static func fromCSV(_ bytes: [UInt8], file: String) throws -> ScoreSheet {
-        let sheet = ScoreSheet()
-        var teams = NameTable(), criteria = NameTable()
-        var columns = 0
-        var problems: [String] = []
-        struct Stop: Error {}
-        do {
-            try bytes.withUnsafeBytes { input in
-                try CSVReader.scan(input, file: file) { line, fields in
-                    if columns == 0 {
-                        let names = (0..<fields.count).map { fields.string($0).trimmingCharacters(in: .whitespaces).lowercased() }
-                        guard names == ["team", "criterion", "score"] || names == ["team", "criterion", "score", "comment"] else {
-                            throw VaultError.invalidData("\(file):\(line): the header must be team,criterion,score or team,criterion,score,comment")
+/// One score as read, valid only during the call that hands it out.
+struct ScoreRow {
+    let team: UnsafeRawBufferPointer
+    let criterion: UnsafeRawBufferPointer
+    /// Nil when the score is not a number.
+    let micros: Int64?
+    let comment: UnsafeRawBufferPointer?
+    /// The CSV line, or 0.
+    let line: Int
+    var scoreText: String = ""
+}
+
+/// The `team,criterion,score[,comment]` reading of CSV records: the header first, then rows.
+struct ScoreCSV {
+    let file: String
+    var columns = 0
+    var rows = 0
+
+    init(file: String) { self.file = file }
+
+    mutating func scan(_ input: UnsafeRawBufferPointer, firstLine: Int, _ row: (ScoreRow) throws -> Void, problem: (String) throws -> Void) throws {
+        let file = self.file
+        var columns = self.columns, rows = self.rows
+        defer { self.columns = columns; self.rows = rows }
+        try CSVReader.scan(input, file: file, firstLine: firstLine) { line, fields in
+            if columns == 0 {
+                let names = (0..<fields.count).map { fields.string($0).trimmingCharacters(in: .whitespaces).lowercased() }
+                guard names == ["team", "criterion", "score"] || names == ["team", "criterion", "score", "comment"] else {
+                    throw VaultError.invalidData("\(file):\(line): the header must be team,criterion,score or team,criterion,score,comment")
+                }
+                columns = names.count
+                return
+            }
+            guard fields.count == columns else {
+                try problem("\(file):\(line): expected \(columns) fields, found \(fields.count)")
+                return
+            }
+            let micros = fields.withField(2) { Fixed(ascii: ScoreCSV.trimmed($0))?.micros }
+            rows += 1
+            try fields.withField(0) { team in
+                try fields.withField(1) { criterion in
+                    if columns == 4 && !fields.isEmpty(3) {
+                        try fields.withField(3) { comment in
+                            try row(ScoreRow(team: team, criterion: criterion, micros: micros, comment: comment, line: line, scoreText: micros == nil ? fields.string(2) : ""))
                         }
-                        columns = names.count
-                        return
+                    } else {
+                        try row(ScoreRow(team: team, criterion: criterion, micros: micros, comment: nil, line: line, scoreText: micros == nil ? fields.string(2) : ""))
                     }
-                    guard fields.count == columns else {
-                        problems.append("\(file):\(line): expected \(columns) fields, found \(fields.count)")
-                        if problems.count >= 20 { throw Stop() }
-                        return
-                    }
-                    guard let score = fields.withField(2, { Fixed(ascii: trimmed($0)) }) else {
-                        problems.append("\(file):\(line): \"\(fields.string(2).prefix(20))\" is not a number")
-                        if problems.count >= 20 { throw Stop() }
-                        return
-                    }
-                    sheet.team.append(UInt32(fields.withField(0) { teams.intern($0) }))
-                    sheet.criterion.append(UInt32(fields.withField(1) { criteria.intern($0) }))
-                    if columns == 4 && !fields.isEmpty(3) { sheet.comments[sheet.micros.count] = fields.withField(3) { Array($0) } }
-                    sheet.micros.append(score.micros)
-                    sheet.line.append(UInt32(clamping: line))
                 }
             }
-        } catch is Stop {}
+        }
+    }
+
+    func end() throws {
         guard columns > 0 else { throw VaultError.invalidData("\(file) is empty (expected the header team,criterion,score[,comment])") }
-        if !problems.isEmpty { throw VaultError.invalidData(problems.joined(separator: "\n") + "\nnothing was sealed") }
-        guard sheet.count > 0 else { throw VaultError.invalidData("\(file) holds no scores") }
-        sheet.teamNames = teams.names.map { String(decoding: $0, as: UTF8.self) }
-        sheet.criterionNames = criteria.names.map { String(decoding: $0, as: UTF8.self) }
-        return sheet
+        guard rows > 0 else { throw VaultError.invalidData("\(file) holds no scores") }
     }
 
     /// Leading and trailing spaces and tabs dropped.
-    private static func trimmed(_ b: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+    static func trimmed(_ b: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         var lo = 0, hi = b.count
         while lo < hi && (b[lo] == 0x20 || b[lo] == 0x09) { lo += 1 }
         while hi > lo && (b[hi - 1] == 0x20 || b[hi - 1] == 0x09) { hi -= 1 }
         return UnsafeRawBufferPointer(rebasing: b[lo..<hi])
+    }
+}
+
+/// Reads a CSV file in blocks of a few MiB, each cut after a record (a newline outside quotes),
+/// so a file of any size is parsed in constant memory. The block buffer is wiped after use.
+enum CSVStream {
+    static let blockSize = 4 << 20
+
+    static func read(_ path: String, _ body: (UnsafeRawBufferPointer, Int, inout ScoreCSV) throws -> Void,
+                     progress: (Int, Int) -> Void) throws {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw VaultError.notFound("cannot read \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        let total = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int(st.st_size) : 0
+        var reader = ScoreCSV(file: path)
+        var buffer = [UInt8](repeating: 0, count: blockSize * 2)
+        defer { secureWipe(&buffer) }
+        var have = 0, line = 1, done = 0
+        var eof = false
+        while !eof || have > 0 {
+            if !eof && have < buffer.count {
+                let n = buffer.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress! + have, $0.count - have) }
+                if n < 0 { if errno == EINTR { continue }; throw VaultError.invalidData("cannot read \(path): \(String(cString: strerror(errno)))") }
+                if n == 0 { eof = true } else { have += n; if have < blockSize && !eof { continue } }
+            }
+            // The cut: after the last newline with an even number of quotes before it.
+            var cut = have
+            if !eof {
+                var quotes = 0, last = -1
+                buffer.withUnsafeBytes { b in
+                    for i in 0..<have {
+                        if b[i] == 0x22 { quotes += 1 } else if b[i] == 0x0A && quotes & 1 == 0 { last = i }
+                    }
+                }
+                guard last >= 0 else {
+                    if have == buffer.count { throw VaultError.invalidData("\(path):\(line): a record longer than \(blockSize >> 20) MiB") }
+                    continue
+                }
+                cut = last + 1
+            }
+            try buffer.withUnsafeBytes { b in
+                let block = UnsafeRawBufferPointer(rebasing: b[0..<cut])
+                try body(block, line, &reader)
+                line += block.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            }
+            done += cut
+            progress(done, total)
+            buffer.withUnsafeMutableBytes { b in
+                if cut < have { b.baseAddress!.copyMemory(from: b.baseAddress! + cut, byteCount: have - cut) }
+            }
+            have -= cut
+            if eof && have == 0 { break }
+        }
+        try reader.end()
+    }
+}
+
+/// What sealing needs to know of a round — from the vault, or from a round descriptor — and
+/// the policy that governs it.
+struct SealTarget {
+    let vaultID: String
+    let round: Round
+    let policy: PolicySet
+}
+
+/// Checks scores against the round as they stream in and writes them into a `BatchWriter`:
+/// team and criterion in the round, score on its criterion's grid, no place twice, no team the
+/// evaluator declared a conflict with. At the end it names the policy questions to ask (one per
+/// distinct place the policy can tell apart), before anything is signed.
+final class BatchSealer {
+    let target: SealTarget
+    let evaluator: Principal
+    let writer: BatchWriter
+    private let teams: NameTable, criteria: NameTable
+    private var seen: PairSet
+    private var firstLine: [UInt32]
+    private var teamsUsed: PairSet
+    private var placesUsed: PairSet
+    private let conflicted: Set<Int>
+    private(set) var problems: [String] = []
+    private var conflict: String?
+    private var rows = 0
+
+    init(target: SealTarget, evaluator: Principal, batchID: [UInt8], time: Int64, sink: @escaping (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        guard let key = target.round.publicKey else { throw VaultError.integrity("round \(target.round.id) is open but has no public key") }
+        self.target = target
+        self.evaluator = evaluator
+        writer = try BatchWriter(vault: target.vaultID, round: target.round.id, roundKey: key, batchID: batchID, evaluator: evaluator.id.rawValue,
+                                 time: time, sink: sink)
+        let config = target.round.config
+        teams = NameTable(config.teams)
+        criteria = NameTable(config.criteria.map(\.id))
+        let places = config.teams.count * config.criteria.count
+        seen = PairSet(rows: config.teams.count, columns: config.criteria.count)
+        firstLine = places <= 1 << 22 ? [UInt32](repeating: 0, count: places) : []
+        teamsUsed = PairSet(rows: config.teams.count, columns: 1)
+        placesUsed = PairSet(rows: config.teams.count, columns: config.criteria.count)
+        conflicted = Set(config.teams.indices.filter { evaluator.conflicts.contains(config.teams[$0]) })
+    }
+
+    /// Reads every row of `sheet`; throws the problems found (up to 20), or the conflict.
+    func run(_ sheet: ScoreSheet, progress: ((Int, Int) -> Void)?) throws {
+        let config = target.round.config
+        let grid = config.criteria
+        struct Stop: Error {}
+        do {
+            try sheet.forEach(progress: progress) { r in
+                rows += 1
+                let at = r.line > 0 ? "\(sheet.fileName ?? "input"):\(r.line): " : ""
+                func name(_ b: UnsafeRawBufferPointer) -> String { String(decoding: b.prefix(64), as: UTF8.self) }
+                let t = teams.index(of: r.team) ?? -1, c = criteria.index(of: r.criterion) ?? -1
+                if t < 0 {
+                    problems.append("\(at)team \"\(name(r.team))\" is not in round \(config.id) (teams: \(Self.list(config.teams)))")
+                } else if c < 0 {
+                    problems.append("\(at)criterion \"\(name(r.criterion))\" is not in round \(config.id) (criteria: \(Self.list(grid.map(\.id))))")
+                } else if !seen.insert(t, c) {
+                    let first = firstLine.isEmpty ? 0 : Int(firstLine[t * grid.count + c])
+                    problems.append("\(at)team \(name(r.team)), criterion \(name(r.criterion)) is scored twice in this batch (first \(first > 0 ? "at line \(first)" : "earlier"))")
+                } else if let comment = r.comment, comment.count > BatchFormat.maxCommentBytes {
+                    problems.append("\(at)the comment is longer than \(BatchFormat.maxCommentBytes) bytes")
+                } else if let m = r.micros {
+                    if !firstLine.isEmpty { firstLine[t * grid.count + c] = UInt32(clamping: r.line) }
+                    let k = grid[c]
+                    if m >= k.min.micros && m <= k.max.micros && (m - k.min.micros) % k.step.micros == 0 {
+                        _ = teamsUsed.insert(t, 0)
+                        _ = placesUsed.insert(t, c)
+                        // A conflicted place is asked of the policy (which names its rule), and
+                        // is never written; `checkConflict` refuses the batch if the policy did not.
+                        if conflicted.contains(t) { if conflict == nil { conflict = config.teams[t] } }
+                        else if problems.isEmpty && conflict == nil {
+                            try writer.add(team: t, criterion: c, units: (m - k.min.micros) / k.step.micros, comment: r.comment)
+                        }
+                    } else {
+                        do { _ = try k.units(of: Fixed(micros: m)) } catch let e as VaultError { problems.append(at + e.message) }
+                    }
+                } else {
+                    problems.append("\(at)\"\(r.scoreText.prefix(20))\" is not a number")
+                }
+                if problems.count >= 20 { throw Stop() }
+            } problem: { p in
+                problems.append(p)
+                if problems.count >= 20 { throw Stop() }
+            }
+        } catch is Stop {}
+        if !problems.isEmpty {
+            throw VaultError.invalidData(problems.joined(separator: "\n") + (rows > 1 ? "\nnothing was sealed" : ""))
+        }
+        guard writer.count > 0 || conflict != nil else { throw VaultError.invalidData("there are no scores to seal") }
+    }
+
+    /// A declared conflict is a hard rule, even under a policy that would allow it (design: Roles).
+    func checkConflict() throws {
+        if let conflict {
+            throw VaultError.permission("\(evaluator.id) has declared a conflict with team \(conflict); nothing was sealed")
+        }
+    }
+
+    private static func list(_ names: [String]) -> String {
+        names.count <= 20 ? names.joined(separator: ", ") : names.prefix(20).joined(separator: ", ") + ", … (\(names.count) in all)"
+    }
+
+    /// The policy's questions: one per distinct place it can tell apart (the default policy
+    /// reads the team, for conflicts, never the criterion), each naming a real place of the batch.
+    func policyRequests() -> [PolicyRequest] {
+        let config = target.round.config
+        let reads = target.policy.readsResourceAttributes
+        let byCriterion = reads?.contains("criterion") ?? true
+        let principal = Vault.attributes(of: evaluator)
+        var out: [PolicyRequest] = []
+        for t in config.teams.indices where teamsUsed.contains(t, 0) {
+            for c in config.criteria.indices where placesUsed.contains(t, c) {
+                out.append(PolicyRequest(principal: principal, action: "seal",
+                                         resource: ["round": target.round.policyAttributes, "team": .string(config.teams[t]),
+                                                    "criterion": .string(config.criteria[c].id)]))
+                if !byCriterion { break }
+            }
+        }
+        return out
+    }
+}
+
+/// A sealed batch, as written: its header, size, signature and signed digest.
+struct SealedBatch {
+    let header: BatchFormat.Header
+    let headerBytes: [UInt8]
+    let count: Int
+    let chunks: Int
+    let trailer: [UInt8]
+    let digest: [UInt8]
+    let signature: [UInt8]
+}
+
+extension BatchSealer {
+    func finish(signer: Curve25519.Signing.PrivateKey) throws -> SealedBatch {
+        let f = try writer.finish(signer: signer)
+        return SealedBatch(header: writer.header, headerBytes: writer.headerBytes, count: writer.count, chunks: f.chunks, trailer: f.trailer,
+                           digest: f.digest, signature: f.signature)
     }
 }
 
@@ -133,217 +375,86 @@ extension Vault {
         try seal(ScoreSheet(inputs), round: roundID, actor: actor, file: file, progress: progress)
     }
 
-    /// `seal`: checks every score against its criterion's grid and the round's teams, asks the
-    /// policy for each distinct place it reads, then seals the batch to the round key with one
-    /// HPKE encapsulation and stores it — all rows, or none — with its audit entry.
+    /// `seal --dir`: on the vault's own machine, the same path as sealing to a file and importing
+    /// it — the batch is written straight into vault.db's batch rows, then accepted exactly as
+    /// `import` accepts a file, in one transaction with its signed entry.
     ///
     /// The evaluator needs only its own key: the round key is public, and it is accepted only if
-    /// the chair the evaluator pinned signed it.
-    ///
-    /// Large batches run as a two-stage pipeline over chunks: one thread encrypts and digests
-    /// chunk k+1 while another inserts chunk k, all inside one transaction. Nothing is committed
-    /// until the evaluator's signature over the whole batch and the audit entry are in.
+    /// the chair the evaluator pinned signed it. Nothing is committed until every score is
+    /// checked, the policy has allowed each place, and the evaluator has signed the batch.
     public func seal(_ sheet: ScoreSheet, round roundID: String, actor: Actor, file: String? = nil,
                      progress: ((Int, Int) -> Void)? = nil) throws -> SealReceipt {
         let target = "round/\(roundID)"
         let round = try recordingFailure(actor: actor.id.rawValue, action: "seal", target: target) {
             try self.round(roundID, verifiedWith: actor.chairKey)
         }
-        let count = sheet.count
-        guard count > 0 else { throw VaultError.invalidData("there are no scores to seal") }
         // Only the panel approved when the round opened may seal into it.
         guard round.state != .open || round.panel.contains(actor.id) else {
             try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "seal", target: target, outcome: .denied,
                                           details: ["reason": .string("not on the panel")]), signer: actor.keys.signing)
             throw VaultError.permission("\(actor.id) is not on the panel of round \(roundID) (fixed and approved when it opened)")
         }
-        // Validate everything before anything is sealed. Names are looked up once per distinct
-        // name of the sheet, so one score into a round of 10,000 teams stays cheap.
-        let teamOf = Self.indexes(of: sheet.teamNames, in: round.config.teams)
-        let criterionOf = Self.indexes(of: sheet.criterionNames, in: round.config.criteria.map(\.id))
-        let criteria = round.config.criteria
-        var problems: [String] = []
-        var units = [Int64](repeating: 0, count: count)
-        defer { for i in units.indices { units[i] = 0 } }
-        var seen = PairSet(rows: round.config.teams.count, columns: criteria.count)
-        for i in 0..<count {
-            let at = sheet.line[i] > 0 ? "\(file ?? "input"):\(sheet.line[i]): " : ""
-            let name = sheet.teamNames[Int(sheet.team[i])], cname = sheet.criterionNames[Int(sheet.criterion[i])]
-            let t = teamOf[Int(sheet.team[i])], c = criterionOf[Int(sheet.criterion[i])]
-            if t >= 0 && c >= 0 && !seen.insert(t, c) {
-                let first = (0..<i).first { sheet.team[$0] == sheet.team[i] && sheet.criterion[$0] == sheet.criterion[i] }!
-                problems.append("\(at)team \(name.prefix(64)), criterion \(cname.prefix(64)) is scored twice in this batch (first \(sheet.line[first] > 0 ? "at line \(sheet.line[first])" : "earlier"))")
-            } else if t < 0 {
-                problems.append("\(at)team \"\(name.prefix(64))\" is not in round \(roundID) (teams: \(round.config.teams.joined(separator: ", ")))")
-            } else if c < 0 {
-                problems.append("\(at)criterion \"\(cname.prefix(64))\" is not in round \(roundID) (criteria: \(criteria.map(\.id).joined(separator: ", ")))")
-            } else if let comment = sheet.comments[i], comment.count > SealFormat.maxCommentBytes {
-                problems.append("\(at)the comment is longer than \(SealFormat.maxCommentBytes) bytes")
-            } else {
-                let k = criteria[c], m = sheet.micros[i]
-                if m >= k.min.micros && m <= k.max.micros && (m - k.min.micros) % k.step.micros == 0 {
-                    units[i] = (m - k.min.micros) / k.step.micros
-                } else {
-                    do { _ = try k.units(of: Fixed(micros: m)) } catch let e as VaultError { problems.append(at + e.message) }
-                }
-            }
-            if problems.count >= 20 { break }
+        let policy = try self.policy(for: round, chairKey: actor.chairKey).set
+        if round.state != .open, let team = round.config.teams.first, let criterion = round.config.criteria.first {
+            // Refused before reading a single row: the policy says why (the round is not open).
+            _ = try authorize(PolicyRequest(principal: Self.attributes(of: actor.principal), action: "seal",
+                                            resource: ["round": round.policyAttributes, "team": .string(team), "criterion": .string(criterion.id)]),
+                              actor: actor, target: target, policy: policy)
         }
-        if !problems.isEmpty {
-            try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "seal", target: target, outcome: .failed,
-                                          details: ["reason": .string("invalid scores"), "problems": .integer(Int64(problems.count))]),
-                              signer: actor.keys.signing)
-            throw VaultError.invalidData(problems.joined(separator: "\n") + (count > 1 ? "\nnothing was sealed" : ""))
-        }
-
-        // The policy decides each distinct place it can tell apart; one denial refuses the batch.
-        let decision = try authorizeSeal(sheet, round: round, teamOf: teamOf, criterionOf: criterionOf, actor: actor, target: target)
-        // A declared conflict is a hard rule, even under a policy that would allow it (design: Roles).
-        let conflicted = Set(actor.principal.conflicts)
-        if let i = sheet.teamNames.firstIndex(where: { conflicted.contains($0) }) {
-            try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "seal", target: target, outcome: .denied,
-                                          details: ["reason": .string("conflict")]), signer: actor.keys.signing)
-            throw VaultError.permission("\(actor.id) has declared a conflict with team \(sheet.teamNames[i]); nothing was sealed")
-        }
-
-        guard let roundKey = round.publicKey else { throw VaultError.integrity("round \(roundID) is open but has no public key") }
-
-        // Seal: one encapsulation, one AEAD message per score, then the signed trailer.
-        let batchID = SecureRandom.bytes(count: 16)
-        var sender = try HPKE.Sender(recipientKey: roundKey, info: SealFormat.info(vaultID: id, roundID: roundID, roundKey: roundKey))
-        let range = try sender.reserve(count)
-        // Microseconds: re-seals by one evaluator are separate commands (each with a KDF), so
-        // their signed times differ and the later one supersedes.
         let time = Int64(Date().timeIntervalSince1970 * 1_000_000)
-        // Encoded names, made only for the places this batch uses.
-        var teamFields = [[UInt8]](repeating: [], count: round.config.teams.count)
-        var criterionFields = [[UInt8]](repeating: [], count: criteria.count)
-        for t in teamOf { teamFields[t] = CanonicalEncoder.field(round.config.teams[t]) }
-        for c in criterionOf { criterionFields[c] = CanonicalEncoder.field(criteria[c].id) }
-        let teamText = teamFields.map { Array($0.dropFirst(4)) }, criterionText = criterionFields.map { Array($0.dropFirst(4)) }
-        let digest = SealFormat.BatchDigest(vaultID: id, roundID: roundID, batchID: batchID, enc: sender.encapsulatedKey,
-                                            evaluator: actor.id.rawValue, time: time, count: count)
-        var aad = SealFormat.ScoreAAD(vaultID: id, roundID: roundID, batchID: batchID)
-        let sealer = try range.makeSealer()
-        var plaintext = [UInt8](repeating: 0, count: SealFormat.scorePadding)
-        defer { secureWipe(&plaintext) }
-
-        // Hot loops read plain local arrays (no class property access, so no dynamic exclusivity
-        // checks or reference counting per row).
-        let rowTeam = sheet.team, rowCriterion = sheet.criterion, comments = sheet.comments
-        let noComment: [UInt8] = []
-
-        /// Encrypts rows `rows` into `chunk` and feeds the digest, in order.
-        func encrypt(_ rows: Range<Int>, into chunk: SealChunk) throws {
-            chunk.reset(rows)
-            try units.withUnsafeBufferPointer { units in
-                for i in rows {
-                    let t = teamOf[Int(rowTeam[i])], c = criterionOf[Int(rowCriterion[i])]
-                    let comment = comments.isEmpty ? noComment : comments[i] ?? noComment
-                    let size = SealFormat.scorePlaintextCount(commentCount: comment.count)
-                    if plaintext.count != size { secureWipe(&plaintext); plaintext = [UInt8](repeating: 0, count: size) }
-                    SealFormat.writeScorePlaintext(units: units[i], comment: comment, into: &plaintext)
-                    let ct = chunk.append(count: size + AES.GCM.tagByteCount)
-                    try plaintext.withUnsafeBytes { p in
-                        try aad.with(seq: i, team: teamFields[t], criterion: criterionFields[c]) { a in
-                            try sealer.seal(index: i, p, authenticating: a, into: ct)
-                        }
-                    }
-                    digest.add(team: teamFields[t], criterion: criterionFields[c], ciphertext: UnsafeRawBufferPointer(ct))
-                }
-            }
-        }
-
+        let batchID = SecureRandom.bytes(count: 16)
+        /// Set when the policy refuses inside the transaction: recorded (and thrown) after it rolls back.
+        var refused: [PolicyRequest]?
         Self.beforeSealTransaction?()
-        let receipt: SealReceipt = try write {
-            // Close is final: the round's state is read again inside this write transaction, so
-            // a seal racing `round close` either commits before the close or not at all.
-            let now = try self.round(roundID, verifiedWith: actor.chairKey)
-            guard now.state == .open, now.publicKey == round.publicKey else {
-                throw VaultError.usage("round \(roundID) is \(now.state.rawValue); nothing can be sealed into it any more")
-            }
-            // The batch row goes first (the seals reference it); its trailer is set last.
-            try insertBatchRow(id: batchID, round: roundID, enc: sender.encapsulatedKey, count: count)
-            let insert = try scoreInserter(batch: batchID)
-            /// Inserts the rows of `chunk`; runs on whichever thread the pipeline gives it, alone on the connection.
-            func store(_ chunk: SealChunk) throws {
-                for (n, i) in chunk.rows.enumerated() {
-                    try teamText[teamOf[Int(rowTeam[i])]].withUnsafeBytes { team in
-                        try criterionText[criterionOf[Int(rowCriterion[i])]].withUnsafeBytes { criterion in
-                            try insert.add(seq: i, team: team, criterion: criterion, ciphertext: chunk.ciphertext(n))
-                        }
-                    }
+        let receipt: SealReceipt
+        do {
+            receipt = try write {
+                // Close is final: the round's state is read again inside this write transaction, so
+                // a seal racing `round close` either commits before the close or not at all.
+                let now = try self.round(roundID, verifiedWith: actor.chairKey)
+                guard now.state == .open, now.publicKey == round.publicKey else {
+                    throw VaultError.usage("round \(roundID) is \(now.state.rawValue); nothing can be sealed into it any more")
                 }
+                let store = try batchChunkInserter(batch: batchID)
+                let sealer = try BatchSealer(target: SealTarget(vaultID: id, round: now, policy: policy), evaluator: actor.principal,
+                                             batchID: batchID, time: time) { try store.add(index: $0, ciphertext: $1) }
+                try sealer.run(sheet, progress: progress)
+                let requests = sealer.policyRequests()
+                let decision = try Self.decide(requests, policy: policy)
+                guard let decision else { refused = requests; throw VaultError.denied(policyIDs: []) }
+                try sealer.checkConflict()
+                let sealed = try sealer.finish(signer: actor.keys.signing)  // writes the last chunk
+                store.finish()
+                let accepted = try acceptBatch(sealed, importer: actor, decision: decision, action: "seal")
+                return SealReceipt(batchID: sealed.header.batchName, count: sealed.count, round: roundID, receipt: accepted, receiptPath: "")
             }
-            let chunkSize = 32_768
-            let chunks = stride(from: 0, to: count, by: chunkSize).map { $0..<Swift.min($0 + chunkSize, count) }
-            var pending: SealChunk? = nil
-            var spare = SealChunk(), current = SealChunk()
-            for rows in chunks {
-                if let ready = pending {
-                    // Insert the previous chunk on one core while the next one is encrypted on the
-                    // other: the store stage touches only the connection and `ready`; the encrypt
-                    // stage only the sealer, the digest, the AAD and plaintext buffers and `current`.
-                    let next = current
-                    try Parallel.both({ try store(ready) }, { try encrypt(rows, into: next) })
-                    progress?(ready.rows.upperBound, count)
-                } else {
-                    try encrypt(rows, into: current)
-                }
-                pending = current
-                swap(&spare, &current)
+        } catch let error as VaultError {
+            if let refused { _ = try authorize(refused, actor: actor, target: target, details: [:], policy: policy) }
+            switch error {
+            case .invalidData:
+                try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "seal", target: target, outcome: .failed,
+                                              details: ["reason": .string("invalid scores")]), signer: actor.keys.signing)
+            case .permission:
+                try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "seal", target: target, outcome: .denied,
+                                              details: ["reason": .string("conflict")]), signer: actor.keys.signing)
+            default: break
             }
-            if let last = pending { try store(last); progress?(count, count) }
-            insert.finish()
-
-            let signedDigest = digest.finalize()
-            let trailer = try sender.seal(SealFormat.trailerPlaintext(.init(evaluator: actor.id.rawValue, time: time,
-                                                                            signature: try actor.keys.signing.signature(for: signedDigest))),
-                                          authenticating: SealFormat.trailerAAD(vaultID: id, roundID: roundID, batchID: batchID, count: count))
-            try setBatchTrailer(trailer, of: batchID)
-            // The entry names the batch and the digest its evaluator signed, so a seal is
-            // accounted one to one: no batch without its entry, no entry without its batch.
-            let record = Self.batchRecord(id: batchID, round: roundID, enc: sender.encapsulatedKey, count: count, trailer: trailer,
-                                          signedDigest: signedDigest, evaluator: actor.id)
-            let seq = try appendAudit(AuditRecord(actor: actor, action: "seal", target: target, decision: decision,
-                                                  details: ["scores": .integer(Int64(count)), "batch": .string(record.id)]),
-                                      signer: actor.keys.signing, objects: [record])
-            let kept = Receipt(vault: id, round: roundID, batch: record.id, digest: Hex.encode(signedDigest), evaluator: actor.id.rawValue,
-                               scores: count, seq: seq, leafHash: Hex.encode(leaves[seq]))
-            return SealReceipt(batchID: record.id, count: count, round: roundID, receipt: kept, receiptPath: "")
+            throw error
         }
         let path = try client.saveReceipt(receipt.receipt)
         return SealReceipt(batchID: receipt.batchID, count: receipt.count, round: receipt.round, receipt: receipt.receipt, receiptPath: path)
     }
 
-    /// The index of each name in `all`, or −1.
-    private static func indexes(of names: [String], in all: [String]) -> [Int] {
-        if names.count <= 8 { return names.map { all.firstIndex(of: $0) ?? -1 } }
-        let index = Dictionary(all.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-        return names.map { index[$0] ?? -1 }
-    }
-
-    /// Asks the policy about each distinct place of the batch — distinct only in the resource
-    /// attributes the policy reads (the default policy reads the team, for conflicts, never
-    /// the criterion), so a million scores over 10,000 teams are 10,000 questions, not a million.
-    /// Each question names a real place of the batch.
-    private func authorizeSeal(_ sheet: ScoreSheet, round: Round, teamOf: [Int], criterionOf: [Int], actor: Actor,
-                               target: String) throws -> PolicyDecision {
-        let policy = try self.policy(for: round, chairKey: actor.chairKey).set
-        let reads = policy.readsResourceAttributes
-        let byTeam = reads?.contains("team") ?? true, byCriterion = reads?.contains("criterion") ?? true
-        var asked = Set<Int>()
-        var requests: [PolicyRequest] = []
-        let principal = Self.attributes(of: actor.principal)
-        let criteria = round.config.criteria.count
-        for i in 0..<sheet.count {
-            let t = teamOf[Int(sheet.team[i])], c = criterionOf[Int(sheet.criterion[i])]
-            guard asked.insert((byTeam ? t : 0) * criteria + (byCriterion ? c : 0)).inserted else { continue }
-            requests.append(PolicyRequest(principal: principal, action: "seal",
-                                          resource: ["round": round.policyAttributes, "team": .string(round.config.teams[t]),
-                                                     "criterion": .string(round.config.criteria[c].id)]))
+    /// The policy's decision on every request (nil when one is refused), without recording
+    /// anything: inside a write transaction, a recorded refusal would be rolled back with it.
+    static func decide(_ requests: [PolicyRequest], policy: PolicySet) throws -> PolicyDecision? {
+        var last: PolicyDecision?
+        for r in requests {
+            let d = policy.evaluate(r)
+            if !d.allowed { return nil }
+            last = d
         }
-        return try authorize(requests, actor: actor, target: target, details: ["scores": .integer(Int64(sheet.count))], policy: policy)
+        return last
     }
 }
 
@@ -359,6 +470,16 @@ struct PairSet {
     }
 
     /// False when the pair was already there.
+    mutating func removeAll() { for i in bits.indices { bits[i] = 0 } }
+
+    /// Adds every pair of `other` (same shape).
+    mutating func formUnion(_ other: PairSet) { for i in bits.indices { bits[i] |= other.bits[i] } }
+
+    func contains(_ row: Int, _ column: Int) -> Bool {
+        let p = row * columns + column
+        return bits[p >> 6] & (1 << UInt64(p & 63)) != 0
+    }
+
     mutating func insert(_ row: Int, _ column: Int) -> Bool {
         let p = row * columns + column
         let mask: UInt64 = 1 << UInt64(p & 63)
@@ -368,38 +489,3 @@ struct PairSet {
     }
 }
 
-/// The ciphertexts of a run of rows, back to back, between the encrypting and storing stages.
-/// Plain memory rather than an array, so the room handed to the cipher stays put.
-final class SealChunk: @unchecked Sendable {
-    // @unchecked: the pipeline hands a chunk to exactly one stage at a time.
-    private(set) var rows: Range<Int> = 0..<0
-    private var storage = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
-    private var used = 0
-    private var ends: [Int] = []
-
-    deinit { storage.deallocate() }
-
-    func reset(_ rows: Range<Int>) {
-        self.rows = rows
-        used = 0
-        ends.removeAll(keepingCapacity: true)
-    }
-
-    /// Room for the next ciphertext, valid until the next `append` or `reset`.
-    func append(count: Int) -> UnsafeMutableRawBufferPointer {
-        if used + count > storage.count {
-            let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: Swift.max(storage.count * 2, used + count), alignment: 16)
-            bigger.copyMemory(from: UnsafeRawBufferPointer(rebasing: storage[0..<used]))
-            storage.deallocate()
-            storage = bigger
-        }
-        let room = UnsafeMutableRawBufferPointer(rebasing: storage[used..<(used + count)])
-        used += count
-        ends.append(used)
-        return room
-    }
-
-    func ciphertext(_ n: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: storage[(n == 0 ? 0 : ends[n - 1])..<ends[n]])
-    }
-}

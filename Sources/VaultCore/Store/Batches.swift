@@ -5,37 +5,42 @@ import VaultCrypto
 /// its batch (id, row digest, the digest its evaluator signed, its size), and a closed round's
 /// manifest lists exactly the batches it counts (design: invariants 10 and 11).
 extension Vault {
-    /// The digest of a batch row: every column, so no byte of it can change unnoticed.
-    static func batchRowDigest(id batchID: [UInt8], round: String, enc: [UInt8], count: Int, trailer: [UInt8]) -> [UInt8] {
-        var e = CanonicalEncoder(domain: "evalvault/batch-row/v1")
-        e.append(batchID); e.append(round); e.append(enc); e.append(Int64(count)); e.append(trailer)
+    /// The digest of a batch row: every column, so no byte of it can change unnoticed. Its chunks
+    /// are covered by the evaluator-signed digest the log records.
+    static func batchRowDigest(id batchID: [UInt8], round: String, header: [UInt8], count: Int, chunks: Int, signature: [UInt8]) -> [UInt8] {
+        var e = CanonicalEncoder(domain: "evalvault/batch-row/v2")
+        e.append(batchID); e.append(round); e.append(header); e.append(Int64(count)); e.append(Int64(chunks)); e.append(signature)
         return SHA256.hash(data: e.bytes)
     }
 
-    /// The record a seal's entry carries for its batch.
-    static func batchRecord(id batchID: [UInt8], round: String, enc: [UInt8], count: Int, trailer: [UInt8],
-                            signedDigest: [UInt8], evaluator: PrincipalID) -> ObjectRecord {
-        var r = ObjectRecord(kind: .batch, id: Hex.encode(batchID),
-                             sha256: batchRowDigest(id: batchID, round: round, enc: enc, count: count, trailer: trailer))
-        r.round = round
-        r.digest = Hex.encode(signedDigest)
-        r.count = count
-        r.evaluator = evaluator.rawValue
+    /// The record a batch's entry carries: the batch, its evaluator, the digest the evaluator
+    /// signed and that signature, so any verifier of the log can check that the evaluator — not
+    /// whoever imported it — sealed exactly this batch.
+    static func batchRecord(_ b: SealedBatch) -> ObjectRecord {
+        var r = ObjectRecord(kind: .batch, id: b.header.batchName,
+                             sha256: batchRowDigest(id: b.header.batchID, round: b.header.round, header: b.headerBytes, count: b.count,
+                                                    chunks: b.chunks, signature: b.signature))
+        r.round = b.header.round
+        r.digest = Hex.encode(b.digest)
+        r.count = b.count
+        r.evaluator = b.header.evaluator
+        r.signature = Base64.encode(b.signature)
         return r
     }
 
     /// Every stored batch of a round against the log and the manifest: each row must be the one
-    /// its seal entry records, every recorded batch must have its row, and the set must be the
+    /// its entry records, every recorded batch must have its row, and the set must be the
     /// chair-signed manifest's exactly (`signed`: nil while the round has none). Nothing dropped,
     /// added, swapped or moved between rounds goes unnoticed. Returns the manifest of the batches
     /// the log records, built once for the callers that count or store it.
     @discardableResult
     func checkStoredBatches(of roundID: String, signed: Manifest?) throws -> Manifest {
-        let s = try database.prepare("SELECT id, round, enc, count, trailer FROM batches WHERE round = ?").bind(roundID)
+        let s = try database.prepare("SELECT id, round, header, count, chunks, signature FROM batches WHERE round = ?").bind(roundID)
         var stored = Set<String>()
         while try s.step() {
             let batchID = s.blob(0), name = Hex.encode(batchID)
-            try vouch(.batch, name, row: Self.batchRowDigest(id: batchID, round: s.text(1), enc: s.blob(2), count: s.int(3), trailer: s.blob(4)),
+            try vouch(.batch, name, row: Self.batchRowDigest(id: batchID, round: s.text(1), header: s.blob(2), count: s.int(3), chunks: s.int(4),
+                                                             signature: s.blob(5)),
                       what: "batch \(name.prefix(16)) of round \(roundID)")
             guard log.head(.batch, name)?.round == roundID else { throw VaultError.integrity("batch \(name.prefix(16)) was moved into round \(roundID)") }
             stored.insert(name)
@@ -77,77 +82,79 @@ extension Vault {
         return manifest
     }
 
-    // MARK: Writing a batch (inside the seal's `write`)
+    // MARK: Writing a batch (inside the seal's or the import's `write`)
 
-    /// The batch row goes first (its scores reference it); its trailer is set last.
-    func insertBatchRow(id batchID: [UInt8], round: String, enc: [UInt8], count: Int) throws {
-        try database.prepare("INSERT INTO batches (id, round, enc, count, trailer) VALUES (?, ?, ?, ?, ?)")
-            .bind(batchID, round, enc, count, [UInt8]()).run()
+    func batchChunkInserter(batch batchID: [UInt8]) throws -> ChunkInserter { try ChunkInserter(database: database, batch: batchID) }
+
+    /// Stores a batch whose chunks are already in, with its signed entry: the one step `seal`
+    /// and `import` share. The evaluator's signature over the batch is checked here, whoever
+    /// wrote it, and again by every replay of the log.
+    func acceptBatch(_ b: SealedBatch, importer: Actor, decision: PolicyDecision, action: String) throws -> Receipt {
+        guard let p = try? principal(try PrincipalID(b.header.evaluator), verifiedWith: importer.chairKey),
+              p.publicKeys.signing.isValidSignature(b.signature, for: b.digest) else {
+            throw VaultError.integrity("batch \(b.header.batchName.prefix(16)): the signature of \(b.header.evaluator) does not verify (changed after sealing?)")
+        }
+        try database.prepare("INSERT INTO batches (id, round, header, count, chunks, signature) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(b.header.batchID, b.header.round, b.headerBytes, b.count, b.chunks, b.signature).run()
+        let record = Self.batchRecord(b)
+        let seq = try appendAudit(AuditRecord(actor: importer, action: action, target: "round/\(b.header.round)", decision: decision,
+                                              details: ["scores": .integer(Int64(b.count)), "batch": .string(record.id),
+                                                        "evaluator": .string(b.header.evaluator)]),
+                                  signer: importer.keys.signing, objects: [record])
+        return Receipt(vault: id, round: b.header.round, batch: record.id, digest: Hex.encode(b.digest), evaluator: b.header.evaluator,
+                       scores: b.count, seq: seq, leafHash: Hex.encode(leaves[seq]))
     }
 
-    func setBatchTrailer(_ trailer: [UInt8], of batchID: [UInt8]) throws {
-        try database.prepare("UPDATE batches SET trailer = ? WHERE id = ?").bind(trailer, batchID).run()
-    }
-
-    func scoreInserter(batch batchID: [UInt8]) throws -> ScoreInserter { try ScoreInserter(database: database, batch: batchID) }
-
-    /// Reads a round's stored batches in id order, and each one's scores in position order.
+    /// Reads a round's stored batches in id order, and each one's chunks in order.
     func batchCursor(round: String) throws -> BatchCursor { try BatchCursor(database: database, round: round) }
 }
 
-/// One prepared insert for a batch's scores, reused for every row (a bulk seal stores a million).
-final class ScoreInserter {
+/// One prepared insert for a batch's chunks, reused for every chunk.
+final class ChunkInserter {
     private let statement: Statement
 
     init(database: Database, batch: [UInt8]) throws {
-        statement = try database.prepare("INSERT INTO seals (batch, seq, team, criterion, ct) VALUES (?, ?, ?, ?, ?)")
+        statement = try database.prepare("INSERT INTO batch_chunks (batch, n, ct) VALUES (?, ?, ?)")
         try statement.bind(batch)
     }
 
-    func add(seq: Int, team: UnsafeRawBufferPointer, criterion: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer) throws {
-        try statement.bind(2, int64: Int64(seq))
-        try statement.bind(3, text: team)
-        try statement.bind(4, text: criterion)
-        try statement.bind(5, blob: ciphertext)
+    func add(index: Int, ciphertext: UnsafeRawBufferPointer) throws {
+        try statement.bind(2, int64: Int64(index))
+        try statement.bind(3, blob: ciphertext)
         try statement.stepDone()
     }
 
     func finish() { statement.reset() }
 }
 
-/// A round's batches as stored, read one at a time; the scores of each read without copying
+/// A round's batches as stored, read one at a time; the chunks of each read without copying
 /// (the hot path of a reveal).
 final class BatchCursor {
     struct Row {
-        let id: [UInt8], enc: [UInt8], count: Int, trailer: [UInt8]
+        let id: [UInt8], header: [UInt8], count: Int, chunks: Int, signature: [UInt8]
     }
 
     private let batches: Statement
-    private let scores: Statement
+    private let chunks: Statement
     /// Stepping a finished statement again would restart it.
     private var exhausted = false
 
     init(database: Database, round: String) throws {
-        batches = try database.prepare("SELECT id, enc, count, trailer FROM batches WHERE round = ? ORDER BY id").bind(round)
-        scores = try database.prepare("SELECT seq, team, criterion, ct FROM seals WHERE batch = ? ORDER BY seq")
+        batches = try database.prepare("SELECT id, header, count, chunks, signature FROM batches WHERE round = ? ORDER BY id").bind(round)
+        chunks = try database.prepare("SELECT n, ct FROM batch_chunks WHERE batch = ? ORDER BY n")
     }
 
     func next() throws -> Row? {
         guard !exhausted, try batches.step() else { exhausted = true; return nil }
-        return Row(id: batches.blob(0), enc: batches.blob(1), count: batches.int(2), trailer: batches.blob(3))
+        return Row(id: batches.blob(0), header: batches.blob(1), count: batches.int(2), chunks: batches.int(3), signature: batches.blob(4))
     }
 
-    /// Calls `body` with each stored score of `batch`: position, team, criterion, ciphertext (the
-    /// buffers are valid only during the call).
-    func scores(of batch: [UInt8], _ body: (Int, UnsafeRawBufferPointer, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
-        scores.reset()
-        try scores.bind(batch)
-        while try scores.step() {
-            try scores.withBytes(1) { team in
-                try scores.withBytes(2) { criterion in
-                    try scores.withBytes(3) { ct in try body(scores.int(0), team, criterion, ct) }
-                }
-            }
+    /// Calls `body` with each stored chunk of `batch`: index, ciphertext (valid only during the call).
+    func chunks(of batch: [UInt8], _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        chunks.reset()
+        try chunks.bind(batch)
+        while try chunks.step() {
+            try chunks.withBytes(1) { try body(chunks.int(0), $0) }
         }
     }
 }

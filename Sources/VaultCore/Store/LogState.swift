@@ -31,6 +31,8 @@ public struct ObjectRecord: Sendable, Equatable {
     public var count: Int? = nil
     /// batch: the evaluator who sealed it (the entry's actor).
     public var evaluator: String? = nil
+    /// batch: the evaluator's Ed25519 signature over the digest (base64).
+    public var signature: String? = nil
     /// round: its reveal holders and threshold, and (from its opening on) its approved panel.
     public var holders: [String]? = nil
     public var threshold: Int? = nil
@@ -56,6 +58,7 @@ public struct ObjectRecord: Sendable, Equatable {
         if let digest { o["digest"] = .string(digest) }
         if let count { o["count"] = .integer(Int64(count)) }
         if let evaluator { o["evaluator"] = .string(evaluator) }
+        if let signature { o["signature"] = .string(signature) }
         if let holders { o["holders"] = .array(holders.map { .string($0) }) }
         if let threshold { o["threshold"] = .integer(Int64(threshold)) }
         if let panel { o["panel"] = .array(panel.map { .string($0) }) }
@@ -77,6 +80,7 @@ public struct ObjectRecord: Sendable, Equatable {
         digest = v["digest"]?.stringValue
         count = v["count"]?.integerValue.map { Int($0) }
         evaluator = v["evaluator"]?.stringValue
+        signature = v["signature"]?.stringValue
         holders = v["holders"]?.arrayValue?.compactMap(\.stringValue)
         threshold = v["threshold"]?.integerValue.map { Int($0) }
         panel = v["panel"]?.arrayValue?.compactMap(\.stringValue)
@@ -253,13 +257,26 @@ public struct LogState: Sendable {
                     throw bad("signs a manifest for round \(o.id), which is not being closed")
                 }
             case .batch:
+                // A batch is added by its evaluator (`seal` on the vault's machine) or imported by
+                // the chair; either way it carries the evaluator's own signature over its digest,
+                // so nobody else — the chair included — can add a batch in an evaluator's name.
                 guard old == nil, !o.deleted else { throw bad("adds batch \(o.id) twice") }
-                guard head(.principal, actor)?.role == Role.evaluator.rawValue else { throw bad("adds batch \(o.id) but \(actor) is not an evaluator") }
+                guard let evaluator = o.evaluator, let digest = o.digest.flatMap(Hex.decode), digest.count == 32, (o.count ?? 0) >= 1,
+                      let sig = o.signature.flatMap(Base64.decode) else {
+                    throw bad("names batch \(o.id) without its evaluator, digest, size or signature")
+                }
+                guard actor == evaluator || isChair else { throw bad("adds batch \(o.id) of \(evaluator), but \(actor) is neither that evaluator nor the chair") }
+                guard let p = head(.principal, evaluator), p.role == Role.evaluator.rawValue, p.enabled != false,
+                      let raw = p.ed25519.flatMap(Base64.decode), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
+                    throw bad("adds batch \(o.id) of \(evaluator), who is not an enrolled, enabled evaluator at that point")
+                }
                 guard let r = o.round, let round = head(.round, r), round.state == RoundState.open.rawValue else {
                     throw bad("adds batch \(o.id) to round \(o.round ?? "?"), which is not open at that point")
                 }
-                guard round.panel?.contains(actor) == true else { throw bad("adds batch \(o.id) to round \(r), but \(actor) is not on its panel") }
-                guard o.evaluator == actor, o.digest != nil, (o.count ?? 0) >= 1 else { throw bad("names batch \(o.id) without its evaluator, digest or size") }
+                guard round.panel?.contains(evaluator) == true else { throw bad("adds batch \(o.id) to round \(r), but \(evaluator) is not on its panel") }
+                if verifySignature || actor != evaluator, !key.isValidSignature(sig, for: digest) {
+                    throw bad("adds batch \(o.id) whose signature by \(evaluator) does not verify")
+                }
             }
             heads[o.key] = new
         }

@@ -122,6 +122,29 @@ enum Schema {
         -- The panel a round opened with (JSON list of evaluator ids), approved by k holders.
         ALTER TABLE rounds ADD COLUMN panel TEXT;
         """,
+        // 5: a batch is stored as its file arrives — header, 64 KiB encrypted chunks, count and
+        // the evaluator's signature — so nothing in vault.db names the teams or criteria a batch
+        // scored. The per-score tables of earlier development builds go (a vault holding rows in
+        // them is refused before this runs).
+        """
+        DROP TABLE seals;
+        DROP TABLE batches;
+        CREATE TABLE batches (
+            id        BLOB PRIMARY KEY CHECK (length(id) = 16),
+            round     TEXT NOT NULL REFERENCES rounds(id),
+            header    BLOB NOT NULL,
+            count     INTEGER NOT NULL CHECK (count >= 1),
+            chunks    INTEGER NOT NULL CHECK (chunks >= 1),
+            signature BLOB NOT NULL CHECK (length(signature) = 64)
+        ) STRICT;
+        CREATE INDEX batches_round ON batches(round);
+        CREATE TABLE batch_chunks (
+            batch BLOB NOT NULL,
+            n     INTEGER NOT NULL CHECK (n >= 0),
+            ct    BLOB NOT NULL,
+            PRIMARY KEY (batch, n)
+        ) STRICT;
+        """,
     ]
 
     /// Brings `db` up to the latest schema inside one transaction.
@@ -131,6 +154,9 @@ enum Schema {
             throw VaultError.invalidData("\(db.path) was made by a newer evalvault (schema \(current), this one knows \(migrations.count))")
         }
         guard current < migrations.count else { return }
+        if current == 4, try db.prepare("SELECT 1 FROM seals LIMIT 1").step() {
+            throw VaultError.invalidData("\(db.path) holds scores sealed by a development build of evalvault 2 in a storage layout this one no longer reads; seal them again into a new vault")
+        }
         try db.transaction {
             for (i, sql) in migrations.enumerated().dropFirst(current) {
                 try db.execute(sql)
