@@ -103,6 +103,47 @@ struct PrepareSeal: ParsableCommand {
     }
 }
 
+/// Data set D, the citizens' contest: one evaluator's CSV of teams × criteria scores (100,000 ×
+/// 100 at full size) and an open round for it. The round's vault applies the default policy
+/// without its min-group rule, so one evaluator's scores can be revealed to time the reveal (a
+/// real round needs 3 evaluators per cell; the work timed is the same).
+struct PrepareCitizens: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "prepare-citizens", abstract: "Make data set D (10,000,000 scores).", shouldDisplay: false)
+    @Option var dir: String
+    @Option var teams: Int
+    @Option var criteria = 100
+
+    func run() throws {
+        let b = try BenchVault(dir: dir, chairKDF: try Scrypt.Parameters(log2N: 10))
+        _ = try b.evaluator("ev-1", kdf: try Scrypt.Parameters(log2N: 10))
+        let relaxed = DefaultPolicy.source.replacingOccurrences(of: "resource.min_group < 3", with: "resource.min_group < 1")
+        _ = try b.vault.applyPolicy(try PolicySet.load(Array(relaxed.utf8), fileName: "bench.policy"), actor: b.chair)
+        try b.openRound(teams: teams, criteria: criteria)
+        // Written as bytes: ten million lines through String would take longer than the seal.
+        let fd = open(dir + "/scores.csv", O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw VaultError.permission("cannot create \(dir)/scores.csv") }
+        defer { close(fd) }
+        var out: [UInt8] = Array("team,criterion,score\n".utf8)
+        var stream = ScoreStream(seed: 99)
+        func digits(_ n: Int) { if n >= 10 { digits(n / 10) }; out.append(UInt8(48 + n % 10)) }
+        for t in 0..<teams {
+            for c in 0..<criteria {
+                out.append(UInt8(ascii: "t")); digits(t); out.append(UInt8(ascii: ",")); out.append(UInt8(ascii: "c")); digits(c)
+                out.append(UInt8(ascii: ","))
+                let u = Int(stream.next())
+                digits(u / 2)
+                if u % 2 == 1 { out.append(UInt8(ascii: ".")); out.append(UInt8(ascii: "5")) }
+                out.append(UInt8(ascii: "\n"))
+            }
+            if out.count > 1 << 20 {
+                _ = out.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                out.removeAll(keepingCapacity: true)
+            }
+        }
+        _ = out.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+}
+
 /// Data set B: E evaluators × T teams × C criteria sealed (one batch each) into round B, closed;
 /// the same rows as CSV for SQLCipher.
 struct PrepareReveal: ParsableCommand {

@@ -45,6 +45,12 @@ public struct RoundDescriptor: Sendable {
         ]
     }
 
+    init(vault: String, round: Round, policy: PolicySet, chair: String, chairKeys: PublicKeys,
+         members: [String: (signing: [UInt8], conflicts: [String])], checkpoint: String) {
+        self.vault = vault; self.round = round; self.policy = policy; self.chair = chair; self.chairKeys = chairKeys
+        self.members = members; self.checkpoint = checkpoint
+    }
+
     /// Reads and verifies a descriptor: format, the chair's signature by the key inside, the
     /// policy's hash, the checkpoint's signature. Pinning is the caller's (`pin(in:)`).
     public init(bytes: [UInt8], file: String) throws {

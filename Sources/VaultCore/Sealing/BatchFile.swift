@@ -16,7 +16,7 @@ public final class BatchFile {
 
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
+        let fd = open(path, O_RDONLY | O_NONBLOCK)  // a FIFO must not hang the open; it is refused below
         self.fd = fd
         guard fd >= 0 else {
             throw errno == ENOENT ? VaultError.notFound("\(path) does not exist") : VaultError.invalidData("cannot read \(path): \(String(cString: strerror(errno)))")
@@ -163,6 +163,12 @@ extension Vault {
             }
             guard round.state == .open else {
                 throw VaultError.usage("round \(h.round) is \(round.state.rawValue); batches can be imported only while it is open")
+            }
+            // The seal time decides which of an evaluator's batches is the latest: one from the
+            // future could never be superseded (a day of clock skew is allowed).
+            let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+            guard h.time > 0 && h.time <= now + 86_400_000_000 else {
+                throw VaultError.invalidData("\(path) says it was sealed at a time more than a day from now (the evaluator's clock is wrong); ask for it again")
             }
             guard h.roundKey == round.publicKey?.rawRepresentation else {
                 throw VaultError.invalidData("\(path) is sealed to another key than round \(h.round)'s (a descriptor of another vault or opening?)")

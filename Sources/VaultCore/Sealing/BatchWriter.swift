@@ -42,6 +42,8 @@ final class BatchWriter {
     /// Adds one score: indexes into the round's teams and criteria, its grid index, its comment.
     func add(team: Int, criterion: Int, units: Int64, comment: UnsafeRawBufferPointer?) throws {
         let c = comment?.count ?? 0
+        // The sealer checks these first; a violation here would be a bug, not bad input.
+        precondition(c <= BatchFormat.maxCommentBytes && team >= 0 && team <= Int(UInt32.max) && criterion >= 0 && criterion <= Int(UInt16.max))
         let p = plain.baseAddress!.assumingMemoryBound(to: UInt8.self) + used
         p[0] = UInt8(truncatingIfNeeded: team >> 24); p[1] = UInt8(truncatingIfNeeded: team >> 16)
         p[2] = UInt8(truncatingIfNeeded: team >> 8); p[3] = UInt8(truncatingIfNeeded: team)

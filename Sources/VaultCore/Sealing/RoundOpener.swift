@@ -186,6 +186,7 @@ extension Vault {
             a.evaluator != b.evaluator ? a.evaluator < b.evaluator
                 : a.header.time != b.header.time ? a.header.time > b.header.time : b.id.lexicographicallyPrecedes(a.id)
         }
+        let conflictFlags = evaluatorConflicts.map { set in (0..<T).map { set.contains($0) } }
         var batchesOf = [Int](repeating: 0, count: evaluatorNames.count)
         for b in list { batchesOf[Int(b.evaluator)] += 1 }
         evaluators(evaluatorNames.count)
@@ -276,24 +277,31 @@ extension Vault {
                 func bad(_ why: String) -> VaultError { .integrity("batch \(Hex.encode(b.id.prefix(8))) of round \(round.id): \(why)") }
                 guard p.index == reading!.next else { throw bad("chunk \(reading!.next) is missing or out of place") }
                 guard p.last || p.ct.count == BatchFormat.chunkCiphertextSize else { throw bad("chunk \(p.index) is cut short") }
+                guard p.ct.count <= BatchFormat.chunkCiphertextSize else { throw bad("chunk \(p.index) is longer than a chunk") }
                 guard p.opened else { throw bad("chunk \(p.index) does not open (changed, reordered or moved from another batch)") }
                 reading!.digest.add(chunkHash: p.hash)
                 reading!.next += 1
+                // The per-record closure touches only plain values (no struct with arrays or
+                // strings is captured), so reading a million records copies nothing.
                 let multi = batchesOf[Int(b.evaluator)] > 1
-                let conflicts = evaluatorConflicts[Int(b.evaluator)]
+                let conflicted = conflictFlags[Int(b.evaluator)]
+                let evaluator = b.evaluator, batchIndex = p.batch
                 do {
                     var parser = reading!.parser
                     defer { reading!.parser = parser }
                     try p.plain.withUnsafeBytes { plain in
                         try parser.feed(plain) { t, c, units, seq in
-                            guard inBatch.insert(t, c) else { throw RecordError("team \(config.teams[t]), criterion \(config.criteria[c].id) is scored twice") }
-                            if conflicts.contains(t) { throw RecordError("it scores team \(config.teams[t]), a declared conflict of \(b.header.evaluator)") }
+                            guard inBatch.insert(t, c) else { throw PlaceError(conflict: false, team: t, criterion: c) }
+                            if conflicted[t] { throw PlaceError(conflict: true, team: t, criterion: c) }
                             if multi && taken.contains(t, c) { return }
-                            try visit(b.evaluator, t, c, units, p.batch, seq)
+                            try visit(evaluator, t, c, units, batchIndex, seq)
                         }
                     }
                 } catch let e as RecordError {
                     throw bad(e.why)
+                } catch let e as PlaceError {
+                    throw bad(e.conflict ? "it scores team \(config.teams[e.team]), a declared conflict of \(b.header.evaluator)"
+                                         : "team \(config.teams[e.team]), criterion \(config.criteria[e.criterion].id) is scored twice")
                 }
                 secureWipe(&p.plain)
             }
@@ -324,6 +332,9 @@ extension Vault {
         return evaluatorNames
     }
 }
+
+/// A record placed twice in a batch, or at a team its evaluator declared a conflict with.
+private struct PlaceError: Error { let conflict: Bool; let team: Int; let criterion: Int }
 
 extension Vault {
     /// Rebuilds a round's private key from its holders: the whole key unwrapped by one holder

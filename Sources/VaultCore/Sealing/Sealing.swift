@@ -258,11 +258,23 @@ final class BatchSealer {
     func run(_ sheet: ScoreSheet, progress: ((Int, Int) -> Void)?) throws {
         let config = target.round.config
         let grid = config.criteria
+        let C = grid.count
+        // The hot loop works on locals (written back at the end): a class's stored properties
+        // would cost a dynamic exclusivity check on every access, ten million times.
+        let lo = grid.map(\.min.micros), hi = grid.map(\.max.micros), step = grid.map(\.step.micros)
+        let conflictedTeam = config.teams.indices.map { conflicted.contains($0) }
+        var seen = self.seen, firstLine = self.firstLine, teamsUsed = self.teamsUsed, placesUsed = self.placesUsed
+        var problems: [String] = [], conflict: String? = nil, rows = 0, clean = true
+        let writer = self.writer, teams = self.teams, criteria = self.criteria
+        defer {
+            self.seen = seen; self.firstLine = firstLine; self.teamsUsed = teamsUsed; self.placesUsed = placesUsed
+            self.problems = problems; self.conflict = conflict; self.rows = rows
+        }
         struct Stop: Error {}
         do {
             try sheet.forEach(progress: progress) { r in
                 rows += 1
-                let at = r.line > 0 ? "\(sheet.fileName ?? "input"):\(r.line): " : ""
+                var at: String { r.line > 0 ? "\(sheet.fileName ?? "input"):\(r.line): " : "" }  // built only for a problem
                 func name(_ b: UnsafeRawBufferPointer) -> String { String(decoding: b.prefix(64), as: UTF8.self) }
                 let t = teams.index(of: r.team) ?? -1, c = criteria.index(of: r.criterion) ?? -1
                 if t < 0 {
@@ -270,31 +282,36 @@ final class BatchSealer {
                 } else if c < 0 {
                     problems.append("\(at)criterion \"\(name(r.criterion))\" is not in round \(config.id) (criteria: \(Self.list(grid.map(\.id))))")
                 } else if !seen.insert(t, c) {
-                    let first = firstLine.isEmpty ? 0 : Int(firstLine[t * grid.count + c])
+                    let first = firstLine.isEmpty ? 0 : Int(firstLine[t * C + c])
                     problems.append("\(at)team \(name(r.team)), criterion \(name(r.criterion)) is scored twice in this batch (first \(first > 0 ? "at line \(first)" : "earlier"))")
                 } else if let comment = r.comment, comment.count > BatchFormat.maxCommentBytes {
                     problems.append("\(at)the comment is longer than \(BatchFormat.maxCommentBytes) bytes")
                 } else if let m = r.micros {
-                    if !firstLine.isEmpty { firstLine[t * grid.count + c] = UInt32(clamping: r.line) }
-                    let k = grid[c]
-                    if m >= k.min.micros && m <= k.max.micros && (m - k.min.micros) % k.step.micros == 0 {
+                    if !firstLine.isEmpty { firstLine[t * C + c] = UInt32(clamping: r.line) }
+                    if m >= lo[c] && m <= hi[c] && (m - lo[c]) % step[c] == 0 {
                         _ = teamsUsed.insert(t, 0)
                         _ = placesUsed.insert(t, c)
                         // A conflicted place is asked of the policy (which names its rule), and
                         // is never written; `checkConflict` refuses the batch if the policy did not.
-                        if conflicted.contains(t) { if conflict == nil { conflict = config.teams[t] } }
-                        else if problems.isEmpty && conflict == nil {
-                            try writer.add(team: t, criterion: c, units: (m - k.min.micros) / k.step.micros, comment: r.comment)
+                        if conflictedTeam[t] {
+                            if conflict == nil { conflict = config.teams[t] }
+                            clean = false
+                        } else if clean {
+                            try writer.add(team: t, criterion: c, units: (m - lo[c]) / step[c], comment: r.comment)
                         }
                     } else {
-                        do { _ = try k.units(of: Fixed(micros: m)) } catch let e as VaultError { problems.append(at + e.message) }
+                        do { _ = try grid[c].units(of: Fixed(micros: m)) } catch let e as VaultError { problems.append(at + e.message) }
                     }
                 } else {
                     problems.append("\(at)\"\(r.scoreText.prefix(20))\" is not a number")
                 }
-                if problems.count >= 20 { throw Stop() }
+                if !problems.isEmpty {
+                    clean = false
+                    if problems.count >= 20 { throw Stop() }
+                }
             } problem: { p in
                 problems.append(p)
+                clean = false
                 if problems.count >= 20 { throw Stop() }
             }
         } catch is Stop {}
