@@ -18,9 +18,12 @@ final class BatchWriter {
     private var chunks = 0
     private(set) var count = 0
 
+    /// `sender` is for known-answer tests only (BatchFormatVectorTests fixes its ephemeral key):
+    /// it must be an `HPKE.Sender` to `roundKey` with `BatchFormat.info(vault:round:)`. Everything
+    /// else passes nil, and a fresh ephemeral key is drawn.
     init(vault: String, round: String, roundKey: Curve25519.KeyAgreement.PublicKey, batchID: [UInt8], evaluator: String, time: Int64,
-         sink: @escaping (Int, UnsafeRawBufferPointer) throws -> Void) throws {
-        let sender = try HPKE.Sender(recipientKey: roundKey, info: BatchFormat.info(vault: vault, round: round))
+         sender given: HPKE.Sender? = nil, sink: @escaping (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        let sender = try given ?? HPKE.Sender(recipientKey: roundKey, info: BatchFormat.info(vault: vault, round: round))
         header = BatchFormat.Header(vault: vault, round: round, roundKey: roundKey.rawRepresentation, batchID: batchID, evaluator: evaluator,
                                     time: time, enc: sender.encapsulatedKey)
         headerBytes = header.bytes
