@@ -5,7 +5,7 @@
 // in their own package so the main build never compiles them without libFuzzer.
 import PackageDescription
 
-let targets = ["FuzzPolicy", "FuzzRoundFile", "FuzzCSV", "FuzzKeyFile", "FuzzAuditExport", "FuzzSealRecord"]
+let targets = ["FuzzPolicy", "FuzzRoundFile", "FuzzCSV", "FuzzKeyFile", "FuzzAuditExport", "FuzzBatchFile"]
 
 let package = Package(
     name: "EvalVaultFuzz",

@@ -18,10 +18,86 @@ public enum FuzzEntry {
         _ = try AuditVerifier.verify(lines: { try reader.next() }, olderCheckpoint: nil)
     }
 
-    /// The seal-record decoders: a score plaintext and a batch trailer.
-    public static func sealRecord(_ bytes: [UInt8]) {
-        let secret = SecureBytes(bytes)
-        _ = secret.withUnsafeBytes { SealFormat.units(of: $0) }
-        _ = SealFormat.parseTrailer(secret)
+    /// A round a fuzzed batch may be sealed to: its ids, private key, grid and evaluators (the
+    /// fuzz target passes the rounds of the committed test vectors, Tests/Vectors/batch).
+    public struct BatchRound: Sendable {
+        public let vault: String, round: String
+        public let privateKey: [UInt8]
+        public let teams: Int
+        public let stepCounts: [Int64]
+        /// Evaluator id → Ed25519 public key.
+        public let evaluators: [String: [UInt8]]
+
+        public init(vault: String, round: String, privateKey: [UInt8], teams: Int, stepCounts: [Int64], evaluators: [String: [UInt8]]) {
+            self.vault = vault; self.round = round; self.privateKey = privateKey; self.teams = teams
+            self.stepCounts = stepCounts; self.evaluators = evaluators
+        }
+    }
+
+    /// A whole batch file, read as `import` and a reveal read it. First the input itself as a
+    /// decrypted payload through `RecordParser` (cut in two at a point its first byte picks), so
+    /// the parser sees bytes no AEAD tag would let through. Then the file: `BatchFile.layout`
+    /// from its first bytes, last 72 bytes and size, and, when it is for one of `rounds`, the
+    /// payload key, every chunk opened with its STREAM nonce, the records checked against the
+    /// grid with no place twice, the count, the digest and the evaluator's signature.
+    public static func batchFile(_ bytes: [UInt8], rounds: [BatchRound]) throws {
+        if let grid = rounds.first {
+            var parser = RecordParser(teams: grid.teams, criteria: grid.stepCounts.count, stepCounts: grid.stepCounts)
+            let cut = bytes.isEmpty ? 0 : Int(bytes[0]) % (bytes.count + 1)
+            do {
+                try bytes.withUnsafeBytes { b in
+                    for part in [b[..<cut], b[cut...]] { try parser.feed(UnsafeRawBufferPointer(rebasing: part)) { _, _, _, _ in } }
+                }
+                _ = parser.isComplete
+            } catch is RecordError {}
+        }
+
+        let file = "fuzz.batch"
+        let (header, headerBytes, count, signature, chunks, payload) = try BatchFile.layout(
+            head: Array(bytes.prefix(10 + BatchFormat.maxHeaderBody)),
+            tail: bytes.count >= BatchFormat.trailerSize ? Array(bytes.suffix(BatchFormat.trailerSize)) : [], size: bytes.count, file: file)
+        func bad(_ why: String) -> VaultError { .integrity("\(file): \(why)") }
+        guard let r = rounds.first(where: { $0.vault == header.vault && $0.round == header.round }) else { throw bad("for a round this reader does not have") }
+        guard let key = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: r.privateKey),
+              header.roundKey == key.publicKey.rawRepresentation else { throw bad("sealed to another round key") }
+        guard let raw = r.evaluators[header.evaluator], let signer = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
+            throw bad("sealed by an unknown evaluator")
+        }
+        guard let recipient = try? HPKE.Recipient(privateKey: key, encapsulatedKey: header.enc, info: BatchFormat.info(vault: r.vault, round: r.round)),
+              let payloadKey = try? recipient.exportSecret(context: BatchFormat.payloadKeyContext(header: headerBytes), outputByteCount: 32),
+              let cipher = try? AES.GCM.KeyedCipher(key: SymmetricKey(payloadKey)) else { throw bad("its encapsulated key is invalid") }
+        let digest = BatchFormat.Digest(header: headerBytes)
+        var parser = RecordParser(teams: r.teams, criteria: r.stepCounts.count, stepCounts: r.stepCounts)
+        var places = PairSet(rows: r.teams, columns: r.stepCounts.count)
+        var plain = [UInt8](repeating: 0, count: BatchFormat.chunkSize)
+        var offset = headerBytes.count
+        do {
+            for i in 0..<chunks {
+                let last = i == chunks - 1
+                let n = last ? payload - (chunks - 1) * BatchFormat.chunkCiphertextSize : BatchFormat.chunkCiphertextSize
+                try bytes.withUnsafeBytes { b in
+                    let ct = UnsafeRawBufferPointer(rebasing: b[offset..<(offset + n)])
+                    digest.add(chunkHash: SHA256.hash(data: ct))
+                    let opened = BatchFormat.nonce(i, last: last).withUnsafeBytes { nonce in
+                        plain.withUnsafeMutableBytes {
+                            cipher.open(ct, nonce: nonce, authenticating: UnsafeRawBufferPointer(start: nil, count: 0),
+                                        into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<(n - AES.GCM.tagByteCount)]))
+                        }
+                    }
+                    guard opened else { throw bad("chunk \(i) does not open") }
+                    try plain.withUnsafeBytes { p in
+                        try parser.feed(UnsafeRawBufferPointer(rebasing: p[0..<(n - AES.GCM.tagByteCount)])) { t, c, _, _ in
+                            guard places.insert(t, c) else { throw RecordError("a place is scored twice") }
+                        }
+                    }
+                }
+                offset += n
+            }
+        } catch let e as RecordError {
+            throw bad(e.why)
+        }
+        secureWipe(&plain)
+        guard parser.isComplete, parser.count == count else { throw bad("it should hold \(count) scores but holds \(parser.count)") }
+        guard signer.isValidSignature(signature, for: digest.finalize(count: count)) else { throw bad("the evaluator's signature does not verify") }
     }
 }
