@@ -2,37 +2,131 @@ import ArgumentParser
 import Foundation
 import VaultCore
 
+/// `reveal`: the reveal itself (the default: `evalvault reveal --round …` or `--request …`) and
+/// `reveal request`. A group, so that the two share option names without the parser handing
+/// them to the wrong one.
 struct RevealCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reveal",
+        abstract: RevealRun.configuration.abstract,
+        discussion: RevealRun.configuration.discussion + "\n\nThe options: evalvault reveal run --help (run is the default: `evalvault reveal --round …` is `evalvault reveal run --round …`).",
+        subcommands: [RevealRun.self, RevealRequestCommand.self],
+        defaultSubcommand: RevealRun.self)
+}
+
+struct RevealRun: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Unseal the aggregates of a closed round that the policy allows (chair, with k holders).",
         discussion: """
-            Statistics: count, mean, median, trimmed_mean, stddev, min, max, weighted_total, rank (the default policy allows count, mean, median, trimmed_mean, weighted_total and rank, only on closed rounds, only by team or team,criterion, only as the round file declared them in [[publish]] — statistic, grouping, precision, advance and trim exactly; see round show — and only when every (team, criterion) cell behind the output has at least 3 evaluators). Each group shows n, its smallest such cell. Values are exact, rounded half-even at --precision places. A k-of-n round needs k holders in the same command: the acting principal and co-holders named with --with, each with their passphrase from --with-passphrase-file ID=FILE, else $EVALVAULT_PASSPHRASE_<ID>, else a prompt.
+            Statistics: count, mean, median, trimmed_mean, stddev, min, max, weighted_total, rank (the default policy allows count, mean, median, trimmed_mean, weighted_total and rank, only on closed rounds, only by team or team,criterion, only as the round file declared them in [[publish]] — statistic, grouping, precision, advance and trim exactly; see round show — and only when every (team, criterion) cell behind the output has at least 3 evaluators). Each group shows n, its smallest such cell. Values are exact, rounded half-even at --precision places.
+
+            A k-of-n round needs k holders to release the round key. Either here: the acting principal and co-holders named with --with, each with their passphrase from --with-passphrase-file ID=FILE, else $EVALVAULT_PASSPHRASE_<ID>, else a prompt. Or from their own machines: `reveal request` writes a signed request, each holder runs `evalvault approve FILE` and sends back an approval file, and `reveal --request FILE --approval FILE…` completes the reveal.
 
             Examples:
               evalvault reveal --as chair --round 2025-R1 --stat mean --by team,criterion --with cm-1
               evalvault reveal --as chair --round 2025-R1 --stat rank --advance 4 --with cm-1 --publish ranking.json
+              evalvault reveal request --as chair --round 2025-R1 --stat rank --advance 4 --out rank.req
+              evalvault reveal --as chair --request rank.req --approval cm-1.approval --publish ranking.json
             """)
     @OptionGroup var global: GlobalOptions
-    @Option(help: "The round id.") var round: String
-    @Option(help: "The statistic.") var stat: String
-    @Option(help: "team or team,criterion.") var by: String = "team"
-    @Option(help: "trimmed_mean: the fraction dropped at each end (default: one score each end).") var trim: String?
-    @Option(help: "rank: mark the top N as advancing.") var advance: Int?
-    @Option(help: "Decimal places (0-6).") var precision: Int = 2
+    @Option(help: "The round id.") var round: String?
+    @OptionGroup var spec: RevealSpecOptions
     @Option(help: "table, json or csv.") var format: String = "table"
     @OptionGroup var holders: CoHolderOptions
+    @Option(help: ArgumentHelp("Complete the reveal asked in this request (from `reveal request`)…", valueName: "file")) var request: String?
+    @Option(help: ArgumentHelp("…with this holder's approval of it (repeatable).", valueName: "file")) var approval: [String] = []
     @Option(help: "Also write a result statement signed by the chair to this file.") var publish: String?
 
     func validate() throws {
-        guard Statistic(rawValue: stat) != nil else {
+        guard RevealFormat(rawValue: format) != nil else { throw ValidationError("--format must be table, json or csv") }
+        if request != nil {
+            guard round == nil, spec.isEmpty else { throw ValidationError("--request names the round and the reveal: give no --round, --stat, --by, --trim, --advance or --precision") }
+        } else {
+            guard round != nil, spec.stat != nil else { throw ValidationError("give --round and --stat (or --request FILE)") }
+            guard approval.isEmpty else { throw ValidationError("--approval goes with --request FILE") }
+            try spec.check()
+        }
+    }
+
+    func run() throws {
+        let bar = Output.ProgressBar(label: "verifying")
+        let outcome: RevealOutcome
+        if let request {
+            let (vault, actor) = try global.authenticate(action: "reveal", target: "request")
+            let coHolders = try holders.authenticate(in: vault, target: "request")
+            let outcomes = try vault.reveal(request: try Files.read(request, what: "reveal request", limit: RequestFile.maxFileSize), file: request,
+                                            approvals: try approval.map { (try Files.read($0, what: "approval", limit: ApprovalFile.maxFileSize), $0) },
+                                            actor: actor, coHolders: coHolders, format: RevealFormat(rawValue: format)!, publish: publish != nil,
+                                            progress: bar.update)
+            bar.finish()
+            for o in outcomes.dropLast() { FileHandle.standardOutput.write(Data(o.output)) }
+            outcome = outcomes[outcomes.count - 1]
+        } else {
+            let round = round!
+            let (vault, actor) = try global.authenticate(action: "reveal", target: "round/\(round)")
+            let coHolders = try holders.authenticate(in: vault, target: "round/\(round)")
+            outcome = try vault.reveal(spec.request(round: round, format: RevealFormat(rawValue: format)!), actor: actor, coHolders: coHolders,
+                                       publish: publish != nil, progress: bar.update)
+            bar.finish()
+        }
+        FileHandle.standardOutput.write(Data(outcome.output))
+        if let publish, let statement = outcome.statement {
+            try Files.writeAtomically(statement, to: publish, mode: 0o644, overwrite: true)
+            Output.notice("wrote the signed result statement to \(publish)")
+        }
+    }
+}
+
+/// `reveal request`: the chair asks the round's holders, as a file, to release the round key for
+/// one declared reveal.
+struct RevealRequestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "request",
+        abstract: "Write a signed request for the round's holders to release its key for one declared reveal (chair).",
+        discussion: """
+            The round must be closed, and the reveal one the round declares. The request names the reveal, the round's manifest root, each holder's wrap of its key piece (so holders need no vault) and a one-time key for their pieces; nothing secret is kept. Each holder runs `evalvault approve FILE` and sends back an approval; then `reveal --request FILE --approval FILE…` completes it. The policy is asked now as it will be then (with every holder counted), so what it refuses whoever approves is refused at once.
+
+            Example:
+              evalvault reveal request --as chair --round 2025-R1 --stat rank --advance 4 --out rank.req
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "The round id.") var round: String
+    @OptionGroup var spec: RevealSpecOptions
+    @Option(help: ArgumentHelp("Where to write the request.", valueName: "file")) var out: String
+
+    func validate() throws {
+        guard spec.stat != nil else { throw ValidationError("give --stat") }
+        try spec.check()
+    }
+
+    func run() throws {
+        let (vault, actor) = try global.authenticate(action: "reveal", target: "round/\(round)")
+        let r = try vault.makeRevealRequest(spec.request(round: round, format: .table), actor: actor)
+        try Files.writeAtomically(r.bytes, to: out, mode: 0o644, overwrite: true)
+        Output.line("wrote the reveal request for \(r.reveals.map(\.reveal.description).joined(separator: "; ")) of round \(round) to \(out): manifest root \(Hex.encode(r.manifestRoot)); it needs \(r.threshold) of \(r.holders.map(\.rawValue).joined(separator: ", ")) to approve")
+        Output.notice("each holder runs `evalvault approve \((out as NSString).lastPathComponent) --as ID --key KEY --out ID.approval` and compares your fingerprint \(actor.principal.publicKeys.fingerprint) by voice; then: evalvault reveal --request \(out) --approval FILE…")
+    }
+}
+
+/// What a reveal asks for: statistic, grouping, and the options some statistics take.
+struct RevealSpecOptions: ParsableArguments {
+    @Option(help: "The statistic.") var stat: String?
+    @Option(help: "team or team,criterion (default team).") var by: String?
+    @Option(help: "trimmed_mean: the fraction dropped at each end (default: one score each end).") var trim: String?
+    @Option(help: "rank: mark the top N as advancing.") var advance: Int?
+    @Option(help: "Decimal places (0-6, default 2).") var precision: Int?
+
+    var isEmpty: Bool { stat == nil && by == nil && trim == nil && advance == nil && precision == nil }
+
+    func check() throws {
+        guard let stat, Statistic(rawValue: stat) != nil else {
             throw ValidationError("--stat must be one of \(Statistic.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard by.split(separator: ",").allSatisfy({ ["team", "criterion", "evaluator"].contains($0) }) else {
+        guard (by ?? "team").split(separator: ",").allSatisfy({ ["team", "criterion", "evaluator"].contains($0) }) else {
             throw ValidationError("--by takes team, criterion or evaluator, comma-separated")
         }
-        guard RevealFormat(rawValue: format) != nil else { throw ValidationError("--format must be table, json or csv") }
-        guard (0...6).contains(precision) else { throw ValidationError("--precision must be 0 to 6") }
+        guard (0...6).contains(precision ?? 2) else { throw ValidationError("--precision must be 0 to 6") }
         if let trim {
             guard stat == "trimmed_mean" else { throw ValidationError("--trim goes with --stat trimmed_mean") }
             guard let f = Fixed(trim), f.micros >= 0, f.micros < Fixed.scale / 2 else { throw ValidationError("--trim must be a fraction from 0 to below 0.5") }
@@ -43,19 +137,9 @@ struct RevealCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
-        let (vault, actor) = try global.authenticate(action: "reveal", target: "round/\(round)")
-        let coHolders = try holders.authenticate(in: vault, target: "round/\(round)")
-        let request = RevealRequest(round: round, stat: Statistic(rawValue: stat)!, by: by.split(separator: ",").map(String.init),
-                                    trim: trim.flatMap(Fixed.init), advance: advance, precision: precision, format: RevealFormat(rawValue: format)!)
-        let bar = Output.ProgressBar(label: "verifying")
-        let outcome = try vault.reveal(request, actor: actor, coHolders: coHolders, publish: publish != nil, progress: bar.update)
-        bar.finish()
-        FileHandle.standardOutput.write(Data(outcome.output))
-        if let publish, let statement = outcome.statement {
-            try Files.writeAtomically(statement, to: publish, mode: 0o644, overwrite: true)
-            Output.notice("wrote the signed result statement to \(publish)")
-        }
+    func request(round: String, format: RevealFormat) -> RevealRequest {
+        RevealRequest(round: round, stat: Statistic(rawValue: stat!)!, by: (by ?? "team").split(separator: ",").map(String.init),
+                      trim: trim.flatMap(Fixed.init), advance: advance, precision: precision ?? DeclaredReveal.defaultPrecision, format: format)
     }
 }
 

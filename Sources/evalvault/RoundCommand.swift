@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import VaultCore
 
 struct RoundCommand: ParsableCommand {
@@ -38,20 +39,49 @@ struct RoundCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Open a round for sealing, with k of its reveal holders approving its panel (chair).",
             discussion: """
-                Fixes the panel — the evaluators who may seal: the round file's `panel` list, or every enrolled, enabled evaluator now — and needs the round's threshold of reveal holders, the chair and each co-holder with --with, to approve it. Then makes the round's key pair and wraps the key (or its shares) to the holders.
+                Fixes the panel — the evaluators who may seal: the round file's `panel` list, or every enrolled, enabled evaluator now — and needs the round's threshold of reveal holders to approve it. Then makes the round's key pair and wraps the key (or its shares) to the holders.
+
+                Holders approve either here, typing their passphrase into this command (the chair, and each co-holder with --with), or on their own machines: --request-out FILE writes a signed request (nothing secret is kept); each holder runs `evalvault approve FILE` and sends back an approval file; then --request FILE --approval FILE… completes the open. The chair, when a holder, counts without an approval file.
 
                 Examples:
                   evalvault round open 2025-R1 --as chair --with cm-1
                   evalvault round open R1 --as chair           # a round whose threshold is 1
+                  evalvault round open 2025-R1 --as chair --request-out open-2025-R1.req
+                  evalvault round open 2025-R1 --as chair --request open-2025-R1.req --approval cm-1.approval
                 """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The round id.") var id: String
         @OptionGroup var holders: CoHolderOptions
+        @Option(name: .customLong("request-out"), help: ArgumentHelp("Write a signed open request for the holders to approve, and stop.", valueName: "file"))
+        var requestOut: String?
+        @Option(help: ArgumentHelp("Complete the open from this request (made with --request-out)…", valueName: "file")) var request: String?
+        @Option(help: ArgumentHelp("…and this holder's approval of it (repeatable).", valueName: "file")) var approval: [String] = []
+
+        func validate() throws {
+            if requestOut != nil && (request != nil || !approval.isEmpty || !holders.with.isEmpty) {
+                throw ValidationError("--request-out only writes the request: give --request, --approval and --with when completing it")
+            }
+            if !approval.isEmpty && request == nil { throw ValidationError("--approval goes with --request FILE") }
+        }
 
         func run() throws {
             let (vault, actor) = try global.authenticate(action: "round.open", target: "round/\(id)")
+            if let requestOut {
+                let r = try vault.makeOpenRequest(id, actor: actor)
+                try Files.writeAtomically(r.bytes, to: requestOut, mode: 0o644, overwrite: true)
+                Output.line("wrote the open request for round \(id) to \(requestOut): panel \(r.round.panel.map(\.rawValue).joined(separator: ", ")); it needs \(r.threshold) of \(r.holders.map(\.rawValue).joined(separator: ", ")) to approve")
+                Output.notice("each holder runs `evalvault approve \((requestOut as NSString).lastPathComponent) --as ID --key KEY --out ID.approval` and compares your fingerprint \(actor.principal.publicKeys.fingerprint) by voice; then: evalvault round open \(id) --request \(requestOut) --approval FILE…")
+                return
+            }
             let coHolders = try holders.authenticate(in: vault, action: "round.open", target: "round/\(id)")
-            let r = try vault.openRound(id, actor: actor, coHolders: coHolders)
+            let r: Round
+            if let request {
+                r = try vault.openRound(request: try Files.read(request, what: "open request", limit: RequestFile.maxFileSize), file: request,
+                                        approvals: try approval.map { (try Files.read($0, what: "approval", limit: ApprovalFile.maxFileSize), $0) },
+                                        actor: actor, coHolders: coHolders, expectedRound: id)
+            } else {
+                r = try vault.openRound(id, actor: actor, coHolders: coHolders)
+            }
             Output.line("opened round \(id) under policy version \(r.policyVersion ?? 0); panel: \(r.panel.map(\.rawValue).joined(separator: ", ")); reveal needs \(r.config.reveal.threshold) of \(r.config.reveal.holders.map(\.rawValue).joined(separator: ", "))")
         }
     }

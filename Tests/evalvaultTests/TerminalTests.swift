@@ -64,4 +64,38 @@ struct TerminalTests {
         let piped = try Subprocess.run(Subprocess.evalvaultPath, args, environment: base, directory: dir.path)
         #expect(piped.status == 0 && !piped.stderr.contains("sealing ["))
     }
+
+    @Test("approve asks on the terminal after showing the request: y writes the approval; anything else refuses and writes nothing")
+    func approveConfirms() throws {
+        let dir = TemporaryFolder("evalvault-tty")
+        var base = Subprocess.baseEnvironment
+        base["EVALVAULT_DIR"] = dir.path + "/v"
+        base["EVALVAULT_STATE"] = dir.path + "/chair-state"
+        base["EVALVAULT_PASSPHRASE"] = "pw"
+        func cli(_ args: [String]) throws {
+            let r = try Subprocess.run(Subprocess.evalvaultPath, args, environment: base, directory: dir.path)
+            #expect(r.status == 0, "\(args): \(r.stderr)")
+        }
+        try cli(["init", "--chair", "chair", "--kdf-cost", "10"])
+        for (id, role) in [("cm-1", "committee"), ("ev-1", "evaluator")] {
+            try cli(["keygen", "--out", dir.path + "/" + id, "--kdf-cost", "10"])
+            try cli(["principal", "add", id, "--as", "chair", "--role", role, "--pubkey", dir.path + "/\(id).pub"])
+        }
+        try Data("id = \"R\"\nteams = [\"a\"]\n[reveal]\nholders = [\"cm-1\"]\nthreshold = 1\n[[criteria]]\nid = \"c\"\nweight = 1\nmin = 0\nmax = 10\nstep = 1\n".utf8)
+            .write(to: URL(fileURLWithPath: dir.path + "/r.toml"))
+        try cli(["round", "create", "--as", "chair", "--config", dir.path + "/r.toml"])
+        try cli(["round", "open", "R", "--as", "chair", "--request-out", dir.path + "/open.req"])
+        // cm-1's machine: no vault, its own state folder.
+        let env = ["EVALVAULT_STATE": dir.path + "/cm-1-state", "EVALVAULT_PASSPHRASE": "pw"]
+        func approve(_ answer: String, out: String) throws -> Run {
+            try Self.run(["approve", dir.path + "/open.req", "--as", "cm-1", "--key", dir.path + "/cm-1.key", "--out", out],
+                         answers: [["Approve this open request as cm-1?", answer]], env: env, in: dir.path)
+        }
+        let no = try approve("n", out: dir.path + "/no.approval")
+        #expect(no.status == 77 && no.output.contains("panel (who may seal): ev-1") && no.output.contains("not approved: nothing was written"), "\(no.output)")
+        #expect(!Files.exists(dir.path + "/no.approval") && !Files.exists(dir.path + "/cm-1-state/vaults"))
+        let yes = try approve("y", out: dir.path + "/cm-1.approval")
+        #expect(yes.status == 0 && yes.output.contains("approved the open request for round R as cm-1"), "\(yes.output)")
+        try cli(["round", "open", "R", "--as", "chair", "--request", dir.path + "/open.req", "--approval", dir.path + "/cm-1.approval"])
+    }
 }

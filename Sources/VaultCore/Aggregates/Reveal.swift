@@ -41,8 +41,27 @@ extension Vault {
     /// policy's first question before anything is decrypted, the round is opened and verified
     /// once, then each request is computed, asked the second question, rendered and audited
     /// on its own — exactly as separate reveals would be, without opening the round twice.
+    ///
+    /// The holders present (the actor and `coHolders`) release the round key as holders on
+    /// other machines do (`Approvals/RevealApprovals.swift`): a reveal request is made, each
+    /// present holder approves it, and the reveal completes from those approvals.
     public func reveal(_ items: [(request: RevealRequest, publish: Bool)], actor: Actor, coHolders: [Actor],
                        progress: ((Int, Int) -> Void)? = nil) throws -> [RevealOutcome] {
+        for h in coHolders where h.chairKey != actor.chairKey {
+            throw VaultError.integrity("\(h.id) trusts a different chair key than \(actor.id)")
+        }
+        let request = try buildRevealRequest(items.map(\.request), actor: actor, present: [actor] + coHolders, travelling: false)
+        return try reveal(items, request: request, approvals: [], actor: actor, coHolders: coHolders, progress: progress)
+    }
+
+    /// The reveal itself. `holders`: the distinct reveal holders taking part (the policy's
+    /// `context.holders`). `roundKey` rebuilds the round key from what they released, once the
+    /// first question is answered; nil asks the first question only (a reveal request, which
+    /// is refused early for what the policy refuses whoever approves). `requestDetails` go into
+    /// every audit entry of the reveal (the request's SHA-256).
+    func reveal(_ items: [(request: RevealRequest, publish: Bool)], actor: Actor, holders holderList: [PrincipalID],
+                roundKey: ((Round) throws -> Curve25519.KeyAgreement.PrivateKey)?, requestDetails: [String: JSONValue] = [:],
+                progress: ((Int, Int) -> Void)? = nil) throws -> [RevealOutcome] {
         guard let roundID = items.first?.request.round, items.allSatisfy({ $0.request.round == roundID }) else {
             throw VaultError.usage("a reveal covers one round")
         }
@@ -55,17 +74,14 @@ extension Vault {
                                           details: ["reason": .string("round shredded")]), signer: actor.keys.signing)
             throw VaultError.notFound("round \(roundID) was shredded: its key is destroyed and its seals can never be opened")
         }
-        for h in coHolders where h.chairKey != actor.chairKey {
-            throw VaultError.integrity("\(h.id) trusts a different chair key than \(actor.id)")
-        }
-        let holders = ([actor] + coHolders).filter { round.config.reveal.holders.contains($0.id) }
-        let holderIDs = Set(holders.map(\.id))
+        let holderIDs = Set(holderList.filter { round.config.reveal.holders.contains($0) })
         func details(_ request: RevealRequest) -> [String: JSONValue] {
             var d: [String: JSONValue] = [
                 "stat": .string(request.stat.rawValue), "by": .array(request.by.map { .string($0) }),
                 "precision": .integer(Int64(request.precision)), "format": .string(request.format.rawValue),
                 "holders": .array(holderIDs.sorted().map { .string($0.rawValue) }), "declared": .bool(isDeclared(request)),
             ]
+            d.merge(requestDetails) { a, _ in a }
             if let t = request.trim { d["trim"] = .string(t.description) }
             if let a = request.advance { d["advance"] = .integer(Int64(a)) }
             return d
@@ -119,12 +135,13 @@ extension Vault {
                 throw VaultError.permission("only the chair can sign a published result; \(actor.id) is \(actor.principal.role.rawValue)")
             }
         }
+        guard let roundKey else { return [] }
 
         // 2. Key, verification (once), statistics (per request).
         var computed: [AggregateResult] = []
         var failing = items[0].request
         do {
-            let key = try roundPrivateKey(round, holders: holders)
+            let key = try roundKey(round)
             // Sums per cell; the individual values only if a statistic needs them.
             let keepValues = items.contains { ![.weightedTotal, .rank].contains($0.request.stat) }
             var latest = try openCells(round, privateKey: key, chairKey: actor.chairKey, keepValues: keepValues, progress: progress)

@@ -79,13 +79,17 @@ extension Vault {
         return (current, decision, target)
     }
 
-    /// `round open`: the panel is fixed — the round file's, or the enrolled, enabled evaluators at
-    /// this moment — and approved by k of the round's reveal holders, each signing the opened
-    /// round's record (the chair and `coHolders` present in this command); the policy decides
-    /// with `context.holders`. Then a fresh X25519 key pair: the public half signed into the round
-    /// record, the private half wrapped with HPKE to each holder — whole when k = 1, as one Shamir
-    /// share per holder when k > 1 — and dropped from memory. The round records the policy
-    /// version in force, which governs it for good.
+    /// `round open` with the holders present in this command (the chair and `coHolders`): the
+    /// panel is fixed — the round file's, or the enrolled, enabled evaluators at this moment — and
+    /// approved by k of the round's reveal holders, each signing the opened round's record; the
+    /// policy decides with `context.holders`. A fresh X25519 key pair: the public half signed into
+    /// the round record, the private half wrapped with HPKE to each holder — whole when k = 1, as
+    /// one Shamir share per holder when k > 1 — and dropped from memory. The round records the
+    /// policy version in force, which governs it for good.
+    ///
+    /// It is the file flow run in one process (`Approvals/OpenApprovals.swift`): the request is
+    /// made, each present holder approves it as `evalvault approve` would, and the open is
+    /// completed from those approvals.
     ///
     /// Why k holders: otherwise the chair alone could enrol evaluators whose keys it holds and
     /// let them seal next to a real one, then read the real score off a mean.
@@ -102,40 +106,8 @@ extension Vault {
                               signer: actor.keys.signing)
             throw VaultError.permission("round \(roundID) needs \(k) of its reveal holders (\(draft.config.reveal.holders.map(\.rawValue).joined(separator: ", "))) to approve its panel and open; \(approving.count) took part (add --with ID for each co-holder)")
         }
-        let (current, decision, target) = try beginTransition(roundID, action: "round.open", from: .draft, actor: actor,
-                                                              refusal: "only a draft round can be opened",
-                                                              context: ["holders": .long(Int64(approving.count))])
-        let holders = try current.config.reveal.holders.map { try principal($0, verifiedWith: actor.chairKey) }
-        let panel = try panel(for: current.config, chairKey: actor.chairKey)
-        let policyVersion = try policyInForce(chairKey: actor.chairKey).version
-        let key = Curve25519.KeyAgreement.PrivateKey()
-        let info = Self.roundKeyInfo(vaultID: id, roundID: roundID)
-        let pieces: [(purpose: String, secret: SecureBytes)] = k == 1
-            ? holders.map { _ in ("round-key", key.rawRepresentation) }
-            : try Shamir.split(key.rawRepresentation, threshold: k, shares: holders.count).map { ("round-share", $0.serialized) }
-        let opened = Round(config: current.config, state: .open, policyVersion: policyVersion, publicKey: key.publicKey,
-                           version: current.version + 1, panel: panel)
-        let record = opened.objectRecord(vaultID: id)
-        let approval = Round.openApprovalBytes(vaultID: id, roundID: roundID, recordSHA256: record.sha256)
-        let approvals: [JSONValue] = try approving.map { h in
-            .object(["holder": .string(h.id.rawValue), "sig": .string(Base64.encode(try h.keys.signing.signature(for: approval)))])
-        }
-        try write {
-            guard try round(roundID, verifiedWith: actor.chairKey).state == .draft else { throw VaultError.usage("round \(roundID) was opened meanwhile") }
-            var objects: [ObjectRecord] = []
-            for (holder, piece) in zip(holders, pieces) {
-                let (enc, ct) = try HPKE.seal(piece.secret, to: holder.publicKeys.agreement, info: info,
-                                              authenticating: Array("\(piece.purpose):\(holder.id.rawValue)".utf8))
-                objects.append(try storeWrap(purpose: piece.purpose, scope: roundID, recipient: holder.id, enc: enc, ct: ct))
-            }
-            objects.append(try store(opened, signedBy: actor.keys.signing, replacing: true))
-            try appendAudit(AuditRecord(actor: actor, action: "round.open", target: target, decision: decision,
-                                        details: ["policy_version": .integer(Int64(policyVersion)),
-                                                  "public_key": .string(Base64.encode(key.publicKey.rawRepresentation)),
-                                                  "panel": .array(panel.map { .string($0.rawValue) }), "approvals": .array(approvals)]),
-                            signer: actor.keys.signing, objects: objects)
-        }
-        return opened
+        let (request, _) = try buildOpenRequest(roundID, actor: actor, holdersTakingPart: approving.count)
+        return try openRound(request: request, approvals: [], actor: actor, coHolders: coHolders, expectedRound: roundID)
     }
 
     /// The distinct reveal holders of `round` among `actors`, in id order.

@@ -5,7 +5,8 @@ import VaultCrypto
 /// `$XDG_STATE_HOME/evalvault`, else `~/.local/state/evalvault` (mode 0700). Per vault it keeps
 /// the pinned chair key, how far this client has verified the log and the latest record of
 /// every object (`vaults/<vault id>.json`), and the receipts of the batches it sealed
-/// (`receipts/<vault id>/<batch id>.json`).
+/// (`receipts/<vault id>/<batch id>.json`); for a reveal holder, the manifest root it approved a
+/// reveal of each round for (`approvals/<vault id>.json`).
 ///
 /// Why outside the vault: a writer of the vault folder is exactly who must not be able to remove
 /// a pin or roll back what a client has seen (design: On disk).
@@ -110,5 +111,38 @@ public struct ClientState: Sendable, Equatable {
         let path = receiptDirectory(receipt.vault) + "/" + receipt.batch + ".json"
         try Files.writeAtomically(receipt.bytes, to: path, mode: 0o600, overwrite: true)
         return path
+    }
+}
+
+// MARK: What a reveal holder approved (design: Across machines)
+
+extension ClientState {
+    func approvalsFile(_ vaultID: String) -> String { directory + "/approvals/" + vaultID + ".json" }
+
+    /// The manifest root (hex) this client approved a reveal of `round` for, if any.
+    func approvedRoot(vault: String, round: String) throws -> String? {
+        try approvedRoots(vault: vault)[round]
+    }
+
+    func approvedRoots(vault: String) throws -> [String: String] {
+        if Files.exists(directory) { try checkPermissions() }
+        let file = approvalsFile(vault)
+        guard Files.exists(file) else { return [:] }
+        let damaged = VaultError.invalidData("\(file) is damaged (it holds the manifest roots you approved; restore it from a backup rather than remove it)")
+        guard let v = try? JSONParser.parse(try Files.read(file, what: "client state file", limit: 16 << 20)),
+              v["format"]?.stringValue == "evalvault-approved-roots/1", v["vault"]?.stringValue == vault,
+              let rounds = v["rounds"]?.objectValue else { throw damaged }
+        return try rounds.mapValues { guard let s = $0.stringValue else { throw damaged }; return s }
+    }
+
+    /// Records the root approved for a round (the first one stays: a different one is refused before this).
+    func recordApprovedRoot(vault: String, round: String, root: [UInt8]) throws {
+        var all = try approvedRoots(vault: vault)
+        guard all[round] == nil else { return }
+        all[round] = Hex.encode(root)
+        try prepare("approvals")
+        try Files.writeAtomically(CanonicalJSON.encode(.object([
+            "format": .string("evalvault-approved-roots/1"), "vault": .string(vault), "rounds": .object(all.mapValues { .string($0) }),
+        ])) + [0x0A], to: approvalsFile(vault), mode: 0o600, overwrite: true)
     }
 }
