@@ -13,8 +13,14 @@ extension Vault {
             (RevealRequest(round: roundID, stat: .rank, by: ["team"], trim: nil, advance: advance, precision: 2, format: .json), true),
             (RevealRequest(round: roundID, stat: .mean, by: ["team", "criterion"], trim: nil, advance: nil, precision: 2, format: .json), false),
         ], actor: actor, coHolders: coHolders)
-        let rank = outcomes[0], cells = outcomes[1]
-        let round = try self.round(roundID, verifiedWith: actor.chairKey)
+        return try report(round: roundID, advance: advance, rank: outcomes[0], cells: outcomes[1], chairKey: actor.chairKey)
+    }
+
+    /// The report from two reveals already made (the published rank by team, the mean by team
+    /// and criterion) — for instance each completed from holders' approval files.
+    public func report(round roundID: String, advance: Int?, rank: RevealOutcome, cells: RevealOutcome,
+                       chairKey: Curve25519.Signing.PublicKey) throws -> [UInt8] {
+        let round = try self.round(roundID, verifiedWith: chairKey)
         guard let statement = rank.statement else { throw VaultError.internalError("the rank reveal produced no statement") }
         let verified = try ResultStatement.verify(statement)
         return Array(HTMLReport(round: round, rank: rank.result, cells: cells.result, statement: statement, verified: verified,
