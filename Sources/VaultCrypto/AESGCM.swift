@@ -97,8 +97,8 @@ public enum AES {
                 decryptor = d
                 let ok = key.bytes.withUnsafeBytes { k in
                     let kp = k.bindMemory(to: UInt8.self).baseAddress
-                    return EVP_EncryptInit_ex(e, EVP_aes_256_gcm(), nil, kp, nil) == 1
-                        && EVP_DecryptInit_ex(d, EVP_aes_256_gcm(), nil, kp, nil) == 1
+                    return EVP_EncryptInit_ex(e, evalvault_aes_256_gcm(), nil, kp, nil) == 1
+                        && EVP_DecryptInit_ex(d, evalvault_aes_256_gcm(), nil, kp, nil) == 1
                 }
                 guard ok else { ERR_clear_error(); throw CryptoError.openSSL("AES-GCM key setup") }
             }

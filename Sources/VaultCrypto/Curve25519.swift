@@ -53,17 +53,42 @@ final class EVPKey: @unchecked Sendable {
     }
 }
 
+/// A public key's EVP_PKEY, made on first use. Why lazy: a reveal loads a thousand principals
+/// (two public keys each) and uses few of them for any operation; OpenSSL 3 builds a key through
+/// its provider machinery, which cost more than the rest of loading the record.
+final class LazyPublicKey: @unchecked Sendable {
+    // @unchecked: `made` is written once, under `lock`, and only read after.
+    let type: Int32
+    let raw: [UInt8]
+    private var made: EVPKey?
+    private let lock = NSLock()
+
+    init(type: Int32, raw: [UInt8]) { self.type = type; self.raw = raw }
+
+    var key: EVPKey {
+        lock.lock()
+        defer { lock.unlock() }
+        if let made { return made }
+        // 32 bytes were checked when the key was made; OpenSSL refuses nothing else for these types.
+        let k = try! EVPKey.fromRawPublic(type: type, raw)
+        made = k
+        return k
+    }
+}
+
 /// X25519 and Ed25519, shaped like swift-crypto's `Curve25519` namespace.
 public enum Curve25519 {
     /// X25519 Diffie-Hellman (RFC 7748).
     public enum KeyAgreement {
         public struct PublicKey: Sendable, Equatable {
-            let key: EVPKey
-            public let rawRepresentation: [UInt8]
+            private let lazy: LazyPublicKey
+            var key: EVPKey { lazy.key }
+            public var rawRepresentation: [UInt8] { lazy.raw }
 
             public init(rawRepresentation: some ContiguousBytes) throws {
-                key = try EVPKey.fromRawPublic(type: EVP_PKEY_X25519, rawRepresentation)
-                self.rawRepresentation = rawRepresentation.withUnsafeBytes { Array($0) }
+                let raw = rawRepresentation.withUnsafeBytes { Array($0) }
+                guard raw.count == 32 else { throw CryptoError.invalidParameter("public key must be 32 bytes") }
+                lazy = LazyPublicKey(type: EVP_PKEY_X25519, raw: raw)
             }
 
             public static func == (a: PublicKey, b: PublicKey) -> Bool { a.rawRepresentation == b.rawRepresentation }
@@ -111,12 +136,14 @@ public enum Curve25519 {
         public static let signatureByteCount = 64
 
         public struct PublicKey: Sendable, Equatable {
-            let key: EVPKey
-            public let rawRepresentation: [UInt8]
+            private let lazy: LazyPublicKey
+            var key: EVPKey { lazy.key }
+            public var rawRepresentation: [UInt8] { lazy.raw }
 
             public init(rawRepresentation: some ContiguousBytes) throws {
-                key = try EVPKey.fromRawPublic(type: EVP_PKEY_ED25519, rawRepresentation)
-                self.rawRepresentation = rawRepresentation.withUnsafeBytes { Array($0) }
+                let raw = rawRepresentation.withUnsafeBytes { Array($0) }
+                guard raw.count == 32 else { throw CryptoError.invalidParameter("public key must be 32 bytes") }
+                lazy = LazyPublicKey(type: EVP_PKEY_ED25519, raw: raw)
             }
 
             public static func == (a: PublicKey, b: PublicKey) -> Bool { a.rawRepresentation == b.rawRepresentation }

@@ -17,7 +17,7 @@ public enum SHA256 {
         private let ctx: OpaquePointer
 
         public init() {
-            guard let ctx = EVP_MD_CTX_new(), EVP_DigestInit_ex(ctx, EVP_sha256(), nil) == 1 else {
+            guard let ctx = EVP_MD_CTX_new(), EVP_DigestInit_ex(ctx, evalvault_sha256(), nil) == 1 else {
                 fatalError("EVP_DigestInit_ex(SHA-256) failed")
             }
             self.ctx = ctx

@@ -370,3 +370,4 @@ public enum ResultStatement {
                         manifestLeaves: leaves)
     }
 }
+

@@ -27,11 +27,20 @@ public struct Manifest: Sendable, Equatable {
     /// Sorted by batch id.
     public let items: [Item]
 
+    /// The leaves and root, computed once (a round of a thousand batches is a thousand hashes,
+    /// and a reveal asks for the root several times).
+    public let leafHashes: [[UInt8]]
+    public let root: [UInt8]
+
     public init(vault: String, round: String, items: [Item]) {
         self.vault = vault
         self.round = round
         self.items = items.sorted { $0.batch < $1.batch }
+        leafHashes = self.items.map(\.leafHash)
+        root = Merkle.root(ofLeafHashes: leafHashes[...])
     }
+
+    public static func == (a: Manifest, b: Manifest) -> Bool { a.vault == b.vault && a.round == b.round && a.items == b.items }
 
     /// The manifest of a round as the log records its batches.
     init(vault: String, round: String, log: LogState) {
@@ -40,8 +49,6 @@ public struct Manifest: Sendable, Equatable {
         })
     }
 
-    public var leafHashes: [[UInt8]] { items.map(\.leafHash) }
-    public var root: [UInt8] { Merkle.root(ofLeafHashes: leafHashes[...]) }
     public var scoreCount: Int { items.reduce(0) { $0 + $1.scores } }
 
     /// The stored form: canonical JSON.

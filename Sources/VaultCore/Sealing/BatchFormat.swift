@@ -203,8 +203,24 @@ struct RecordParser {
                 }
                 continue
             }
-            try record(UnsafeRawBufferPointer(rebasing: plain[i..<(i + BatchFormat.recordSize)]), body)
-            i += BatchFormat.recordSize
+            // The common case: whole records without comments, read straight from the buffer.
+            let base = plain.baseAddress!
+            let stepCounts = self.stepCounts
+            while n - i >= BatchFormat.recordSize {
+                let head = UInt64(bigEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                guard head & 0xFFFF == 0 else { break }  // a comment follows: the general path
+                let team = Int(head >> 32), criterion = Int((head >> 16) & 0xFFFF)
+                let units = Int64(bitPattern: UInt64(bigEndian: base.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)))
+                guard team < teams, criterion < criteria else { throw RecordError("score \(count) is placed at a team or criterion the round does not have") }
+                guard units >= 0, units <= stepCounts[criterion] else { throw RecordError("score \(count) is off its criterion's grid") }
+                count += 1
+                try body(team, criterion, units, count - 1)
+                i += BatchFormat.recordSize
+            }
+            if i < n && n - i >= BatchFormat.recordSize {
+                try record(UnsafeRawBufferPointer(rebasing: plain[i..<(i + BatchFormat.recordSize)]), body)
+                i += BatchFormat.recordSize
+            }
         }
     }
 

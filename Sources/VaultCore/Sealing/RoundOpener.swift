@@ -89,13 +89,22 @@ extension Vault {
     public func openCells(_ round: Round, privateKey: Curve25519.KeyAgreement.PrivateKey, chairKey: Curve25519.Signing.PublicKey,
                           keepValues: Bool, progress: ((Int, Int) -> Void)? = nil) throws -> CellTable {
         var table = CellTable(config: round.config, evaluators: 0, keepValues: keepValues)
-        let C = round.config.criteria.count
+        let C = round.config.criteria.count, T = round.config.teams.count
         var teamEvaluators = PairSet(rows: 0, columns: 0)
+        var evaluatorCount = 1
+        var lastPair = -1
+        // The hot path, a million times: plain sums into the table's arrays, and the (team,
+        // evaluator) pairs seen (consecutive records of a batch mostly share their team).
         let names = try openBatches(round, privateKey: privateKey, chairKey: chairKey, progress: progress, evaluators: { n in
-            teamEvaluators = PairSet(rows: round.config.teams.count, columns: max(n, 1))
+            evaluatorCount = max(n, 1)
+            teamEvaluators = PairSet(rows: T, columns: evaluatorCount)
         }) { e, t, c, units, _, _ in
             table.add(cell: t * C + c, units: units)
-            if teamEvaluators.insert(t, Int(e)) { table.evaluatorsOfTeam[t] += 1 }
+            let pair = t * evaluatorCount + Int(e)
+            if pair != lastPair {
+                lastPair = pair
+                if teamEvaluators.insert(t, Int(e)) { table.evaluatorsOfTeam[t] += 1 }
+            }
         }
         return CellTable(table, evaluators: names)
     }
@@ -143,10 +152,11 @@ extension Vault {
         }
         var evaluatorIndex: [String: Int32] = [:]
         var evaluatorNames: [String] = []
-        var evaluatorKeys: [Curve25519.Signing.PublicKey] = []
         var evaluatorConflicts: [Set<Int>] = []
         var list: [Batch] = []
         let cursor = try batchCursor(round: round.id)
+        var rows: [(row: BatchCursor.Row, header: BatchFormat.Header)] = []
+        var firstSeen: [String] = []
         while let row = try cursor.next() {
             let name = Hex.encode(row.id.prefix(8))
             func bad(_ why: String) -> VaultError { .integrity("batch \(name) of round \(round.id): \(why)") }
@@ -160,26 +170,34 @@ extension Vault {
             guard recorded?.evaluator == header.evaluator, recorded?.count == row.count else {
                 throw bad("it is not the batch its entry records (evaluator or size differ)")
             }
-            let who: Int32
-            if let i = evaluatorIndex[header.evaluator] { who = i } else {
-                guard let pid = try? PrincipalID(header.evaluator) else { throw bad("malformed evaluator id") }
-                let p: Principal
-                do { p = try principal(pid, verifiedWith: chairKey) } catch VaultError.notFound {
-                    throw bad("sealed by \(header.evaluator), who is not enrolled")
-                }
-                // Disabling looks forward: the log accepted this batch while its evaluator was
-                // enabled, so it counts even if the evaluator has been disabled since.
-                guard p.role == .evaluator else { throw bad("sealed by \(header.evaluator), who is not an evaluator") }
-                guard round.panel.contains(pid) else { throw bad("sealed by \(header.evaluator), who is not on the round's panel") }
-                evaluatorNames.append(header.evaluator)
-                evaluatorKeys.append(p.publicKeys.signing)
-                // The same rule as `seal`'s: a team id listed in the evaluator's signed conflicts.
-                evaluatorConflicts.append(Set(config.teams.indices.filter { p.conflicts.contains(config.teams[$0]) }))
-                who = Int32(evaluatorNames.count - 1)
-                evaluatorIndex[header.evaluator] = who
+            if evaluatorIndex[header.evaluator] == nil {
+                guard (try? PrincipalID(header.evaluator)) != nil else { throw bad("malformed evaluator id") }
+                evaluatorIndex[header.evaluator] = Int32(firstSeen.count)
+                firstSeen.append(header.evaluator)
             }
+            rows.append((row, header))
+        }
+        // The evaluators, each record checked against the log and the chair's signature (the
+        // signatures on both cores).
+        let panel = Set(round.panel)
+        let principals: [Principal]
+        do { principals = try self.principals(firstSeen.map { try PrincipalID($0) }, verifiedWith: chairKey) } catch VaultError.notFound(let m) {
+            throw VaultError.integrity("round \(round.id): a batch was sealed by someone not enrolled (\(m))")
+        }
+        for p in principals {
+            func bad(_ why: String) -> VaultError { .integrity("a batch of round \(round.id): \(why)") }
+            // Disabling looks forward: the log accepted this batch while its evaluator was
+            // enabled, so it counts even if the evaluator has been disabled since.
+            guard p.role == .evaluator else { throw bad("sealed by \(p.id), who is not an evaluator") }
+            guard panel.contains(p.id) else { throw bad("sealed by \(p.id), who is not on the round's panel") }
+            evaluatorNames.append(p.id.rawValue)
+            // The same rule as `seal`'s: a team id listed in the evaluator's signed conflicts.
+            let conflicts = Set(p.conflicts)
+            evaluatorConflicts.append(conflicts.isEmpty ? [] : Set(config.teams.indices.filter { conflicts.contains(config.teams[$0]) }))
+        }
+        for (row, header) in rows {
             list.append(Batch(id: row.id, header: header, headerBytes: row.header, count: row.count, chunks: row.chunks, signature: row.signature,
-                              evaluator: who))
+                              evaluator: evaluatorIndex[header.evaluator]!))
         }
         guard list.count == counted.items.count else { throw VaultError.integrity("round \(round.id): the stored batches and the log disagree") }
         list.sort { a, b in
@@ -238,11 +256,13 @@ extension Vault {
             guard r.next == b.chunks else { throw bad("it should hold \(b.chunks) chunks but holds \(r.next)") }
             guard r.parser.isComplete, r.parser.count == b.count else { throw bad("it should hold \(b.count) scores but holds \(r.parser.count)") }
             let digest = r.digest.finalize(count: b.count)
-            guard log.head(.batch, Hex.encode(b.id))?.digest == Hex.encode(digest) else {
+            // The digest must be the one the signed log records: replaying that entry verified the
+            // evaluator's signature over it (LogState.apply), so it is not checked a second time.
+            guard let recorded = log.head(.batch, Hex.encode(b.id)), recorded.digest == Hex.encode(digest) else {
                 throw bad("it is not the batch its entry records (its digest differs)")
             }
-            guard evaluatorKeys[Int(b.evaluator)].isValidSignature(b.signature, for: digest) else {
-                throw bad("the evaluator's signature does not verify")
+            guard recorded.signature == Base64.encode(b.signature) else {
+                throw bad("its stored signature is not the one its entry records")
             }
             r.parser.wipe()
             if batchesOf[Int(b.evaluator)] > 1 { taken.formUnion(inBatch) }
@@ -309,14 +329,23 @@ extension Vault {
             windowBytes = 0
         }
 
+        // The payload keys, on every core: HPKE to the round key, exported under each stored
+        // header (an X25519 exchange and a key schedule per batch: most of a reveal's cost when a
+        // round has a thousand batches of a thousand scores).
+        try keys.withUnsafeMutableBufferPointer { slots in
+            let headers = list.map { ($0.header.enc, $0.headerBytes) }
+            try Parallel.forEach(headers.count) { i in
+                if let recipient = try? HPKE.Recipient(privateKey: privateKey, encapsulatedKey: headers[i].0, info: info),
+                   let key = try? recipient.exportSecret(context: BatchFormat.payloadKeyContext(header: headers[i].1), outputByteCount: 32) {
+                    slots[i] = SymmetricKey(key)
+                }
+            }
+        }
         for i in list.indices {
             let b = list[i]
-            // The payload key: HPKE to the round key, exported under the stored header.
-            guard let recipient = try? HPKE.Recipient(privateKey: privateKey, encapsulatedKey: b.header.enc, info: info),
-                  let key = try? recipient.exportSecret(context: BatchFormat.payloadKeyContext(header: b.headerBytes), outputByteCount: 32) else {
+            guard keys[i] != nil else {
                 throw VaultError.integrity("batch \(Hex.encode(b.id.prefix(8))) of round \(round.id): its encapsulated key is invalid")
             }
-            keys[i] = SymmetricKey(key)
             var seen = 0
             try cursor.chunks(of: b.id) { n, ct in
                 seen += 1

@@ -65,9 +65,27 @@ public struct ClientState: Sendable, Equatable {
     /// saved a longer log (what a client has seen only ever grows).
     func save(_ state: LogState) throws {
         try prepare("vaults")
-        if let existing = try? load(vaultID: state.vaultID), existing.size > state.size { return }
+        if let existing = savedSize(vaultID: state.vaultID), existing > state.size { return }
         try Files.writeAtomically(CanonicalJSON.encode(state.json) + [0x0A], to: vaultFile(state.vaultID), mode: 0o600, overwrite: true,
                                   durable: false)
+    }
+
+    /// The size recorded in this client's saved state, read from the file's last bytes (canonical
+    /// JSON ends `"size":N,"vault":"ID"}`), so a save does not parse the whole file again; the
+    /// whole file is parsed only when its end does not read that way.
+    private func savedSize(vaultID: String) -> Int? {
+        let file = vaultFile(vaultID)
+        guard let handle = FileHandle(forReadingAtPath: file) else { return nil }
+        defer { try? handle.close() }
+        guard let end = try? handle.seekToEnd(), end > 0 else { return nil }
+        try? handle.seek(toOffset: end > 200 ? end - 200 : 0)
+        let tail = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
+        let suffix = ",\"vault\":\"\(vaultID)\"}\n"
+        if tail.hasSuffix(suffix), let start = tail.range(of: "\"size\":", options: .backwards) {
+            let digits = tail[start.upperBound...].prefix { $0.isASCII && $0.isNumber }
+            if !digits.isEmpty, tail[start.upperBound...].dropFirst(digits.count).hasPrefix(suffix), let n = Int(digits) { return n }
+        }
+        return (try? load(vaultID: vaultID))?.size
     }
 
     // MARK: Which vault each folder holds

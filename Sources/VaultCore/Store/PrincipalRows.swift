@@ -21,29 +21,61 @@ extension Vault {
     /// for it records, and carry the chair's signature. A row that does not verify is an
     /// integrity failure, never silently used.
     public func principal(_ pid: PrincipalID, verifiedWith chairKey: Curve25519.Signing.PublicKey) throws -> Principal {
+        try principals([pid], verifiedWith: chairKey)[0]
+    }
+
+    /// Several principals at once, each checked as `principal(_:verifiedWith:)` says: the rows are
+    /// read in order, decoded and their chair signatures verified on every core (a reveal checks
+    /// a thousand evaluators), then each is checked against the signed log.
+    public func principals(_ pids: [PrincipalID], verifiedWith chairKey: Curve25519.Signing.PublicKey) throws -> [Principal] {
+        struct Raw { let role: String, x25519: [UInt8], ed25519: [UInt8], identity: [UInt8]?, conflicts: String, enabled: Bool, version: Int, sig: [UInt8] }
         let s = try database.prepare("""
             SELECT role, x25519_pub, ed25519_pub, identity_ct, conflicts, enabled, version, chair_sig FROM principals WHERE id = ?
-            """).bind(pid.rawValue)
-        guard try s.step() else {
-            try vouch(.principal, pid.rawValue, row: nil, what: "principal \(pid)")
-            throw VaultError.notFound("no principal \(pid) in this vault")
+            """)
+        var raws: [Raw] = []
+        raws.reserveCapacity(pids.count)
+        for pid in pids {
+            s.reset()
+            try s.bind(pid.rawValue)
+            guard try s.step() else {
+                try vouch(.principal, pid.rawValue, row: nil, what: "principal \(pid)")
+                throw VaultError.notFound("no principal \(pid) in this vault")
+            }
+            raws.append(Raw(role: s.text(0), x25519: s.blob(1), ed25519: s.blob(2), identity: s.optionalBlob(3), conflicts: s.text(4),
+                            enabled: s.int(5) == 1, version: s.int(6), sig: s.blob(7)))
         }
-        guard let role = Role(rawValue: s.text(0)),
-              let conflicts = try? JSONDecoder().decode([String].self, from: Data(s.text(4).utf8)) else {
-            throw VaultError.integrity("principal \(pid) has a malformed record")
+        s.reset()
+        // Decoding (two public keys each) and the chair's signatures, on every core.
+        var decoded = [Result<(Principal, [UInt8]), VaultError>?](repeating: nil, count: raws.count)
+        let vaultID = id
+        decoded.withUnsafeMutableBufferPointer { slots in
+            try? Parallel.forEach(raws.count) { i in
+                let r = raws[i], pid = pids[i]
+                slots[i] = Result {
+                    guard let role = Role(rawValue: r.role), let list = (try? JSONParser.parse(Array(r.conflicts.utf8)))?.arrayValue,
+                          list.allSatisfy({ $0.stringValue != nil }) else {
+                        throw VaultError.integrity("principal \(pid) has a malformed record")
+                    }
+                    let p = Principal(id: pid, role: role, publicKeys: try PublicKeys(agreementRaw: r.x25519, signingRaw: r.ed25519),
+                                      identityCiphertext: r.identity, conflicts: list.compactMap(\.stringValue), enabled: r.enabled, version: r.version)
+                    let bytes = p.signedBytes(vaultID: vaultID)
+                    guard chairKey.isValidSignature(r.sig, for: bytes) else {
+                        throw VaultError.integrity("the chair's signature on principal \(pid) does not verify")
+                    }
+                    return (p, SHA256.hash(data: bytes))
+                }.mapError { $0 as? VaultError ?? .internalError("\($0)") }
+            }
         }
-        let p = Principal(id: pid, role: role, publicKeys: try PublicKeys(agreementRaw: s.blob(1), signingRaw: s.blob(2)),
-                          identityCiphertext: s.optionalBlob(3), conflicts: conflicts, enabled: s.int(5) == 1, version: s.int(6))
-        try vouch(.principal, pid.rawValue, row: SHA256.hash(data: p.signedBytes(vaultID: id)), what: "principal \(pid)")
-        // The facts the log's replay relied on (role, signing key, enabled) must be the row's.
-        let head = log.head(.principal, pid.rawValue)
-        guard head?.role == role.rawValue, head?.ed25519 == Base64.encode(p.publicKeys.signing.rawRepresentation), head?.enabled == p.enabled else {
-            throw VaultError.integrity("principal \(pid): its signed log record and its row disagree on role, key or whether it is enabled")
+        return try zip(pids, decoded).map { pid, result in
+            let (p, digest) = try result!.get()
+            try vouch(.principal, pid.rawValue, row: digest, what: "principal \(pid)")
+            // The facts the log's replay relied on (role, signing key, enabled) must be the row's.
+            let head = log.head(.principal, pid.rawValue)
+            guard head?.role == p.role.rawValue, head?.ed25519 == Base64.encode(p.publicKeys.signing.rawRepresentation), head?.enabled == p.enabled else {
+                throw VaultError.integrity("principal \(pid): its signed log record and its row disagree on role, key or whether it is enabled")
+            }
+            return p
         }
-        guard chairKey.isValidSignature(s.blob(7), for: p.signedBytes(vaultID: id)) else {
-            throw VaultError.integrity("the chair's signature on principal \(pid) does not verify")
-        }
-        return p
     }
 
     /// The `enrolled` detail of an audit entry: binds the principal's signing key into the log,
