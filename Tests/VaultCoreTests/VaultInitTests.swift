@@ -93,6 +93,27 @@ struct VaultInitTests {
         #expect(e?.message.contains("integrity") == true)
     }
 
+    @Test("a chair signature remembered as verified does not cover a changed signature or row (the check is redone)", arguments: [
+        "UPDATE principals SET chair_sig = zeroblob(64) WHERE id = 'chair'",
+        "UPDATE principals SET conflicts = '[\"upstage\"]' WHERE id = 'chair'",
+    ])
+    func rememberedSignature(sql: String) throws {
+        let dir = TemporaryFolder()
+        let (location, created) = try makeVault(dir)
+        let keys = try KeyFile.load(path: created.keyPath, passphrase: SecureBytes(Array(Self.passphraseText.utf8)))
+        let state = ClientState(directory: dir.path + "/state")
+        let vault = try Vault.open(at: location, state: state)
+        _ = try vault.principal(PrincipalID("chair"), verifiedWith: keys.signing.publicKey)
+        #expect(vault.log.checkedSignatures["chair"] != nil, "the verified signature is remembered")
+        try state.save(vault.log)
+        let again = try Vault.open(at: location, state: state)
+        #expect(again.log.checkedSignatures["chair"] == vault.log.checkedSignatures["chair"], "and kept in the client's state")
+        _ = try again.principal(PrincipalID("chair"), verifiedWith: keys.signing.publicKey)
+        try again.database.execute(sql)
+        let e = #expect(throws: VaultError.self) { try again.principal(PrincipalID("chair"), verifiedWith: keys.signing.publicKey) }
+        #expect(e?.exitStatus == .dataError && e?.message.contains("integrity") == true, "\(e?.message ?? "")")
+    }
+
     @Test("principal ids: safe alphabet only", arguments: ["chair", "cm-1", "ev-7f3a9c", "a", "x.y_z"])
     func validIDs(id: String) throws { #expect(try PrincipalID(id).rawValue == id) }
 
