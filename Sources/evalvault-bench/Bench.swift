@@ -201,7 +201,24 @@ struct Run: ParsableCommand {
             let ours = cliTime.median - kdfMedian, theirs = t.median - sqlcipherFixed
             report.note(String(format: "  without the KDFs: EvalVault %@ against SQLCipher's %@ (%@)", Report.seconds(ours), Report.seconds(theirs),
                                Report.ratioText(theirs / ours)))
-            report.note("  target: at least 2× faster than SQLCipher without the KDFs   " + verdict(theirs / ours >= 2, String(format: "%.1f×", theirs / ours)))
+            // The subtraction is noisy next to a few hundred milliseconds, so the same reveal is
+            // also measured directly: a copy of the vault whose chair key file is re-encrypted at
+            // a test cost (scrypt N = 2^10, about a millisecond).
+            let cheap = try fresh("B-cheap-kdf")
+            try FileManager.default.removeItem(atPath: cheap)
+            try FileManager.default.copyItem(atPath: b, toPath: cheap)
+            _ = try Child.run([evalvault, "keygen", "--change-passphrase", cheap + "/vault/Keys/chair.key", "--passphrase-file", cheap + "/pass",
+                               "--new-passphrase-file", cheap + "/pass", "--kdf-cost", "10"], environment: state(cheap), in: root)
+            let direct = try series("reveal (test KDF)") { _ in
+                try Child.run([evalvault, "reveal", "--dir", cheap + "/vault", "--as", "chair", "--passphrase-file", cheap + "/pass", "--round", "B",
+                               "--stat", "rank", "--by", "team", "--advance", "4"], environment: state(cheap), in: root)
+            }
+            let measured = Stats(direct.map(\.seconds)).median
+            report.note(String(format: "  measured directly, with the chair's key at a test KDF cost: EvalVault %@ (whole process) against SQLCipher's %@ (%@)",
+                               Report.seconds(measured), Report.seconds(theirs), Report.ratioText(theirs / measured)))
+            let ratio = theirs / max(ours, measured)
+            report.note("  target: at least 2× faster than SQLCipher without the KDFs (the slower of the two EvalVault figures)   "
+                        + verdict(ratio >= 2, String(format: "%.1f×", ratio)))
         }
 
         // D. The citizens' contest: one evaluator's 10,000,000 scores (100,000 teams × 100
