@@ -73,9 +73,15 @@ extension Vault {
             try vouch(.manifest, roundID, row: nil, what: what)
             throw VaultError.integrity("\(what) is missing: the round's close entry has none")
         }
-        let body = s.blob(0)
-        try vouch(.manifest, roundID, row: SHA256.hash(data: body), what: what)
-        let manifest = try Manifest(bytes: body)
+        let body = s.blob(0), digest = SHA256.hash(data: body)
+        try vouch(.manifest, roundID, row: digest, what: what)
+        let manifest: Manifest
+        if let known = parsedManifests[roundID], known.sha256 == digest {
+            manifest = known.manifest
+        } else {
+            manifest = try Manifest(bytes: body)
+            parsedManifests[roundID] = (digest, manifest)
+        }
         guard manifest.vault == id, manifest.round == roundID, log.head(.manifest, roundID)?.digest == Hex.encode(manifest.root) else {
             throw VaultError.integrity("\(what) is not this round's")
         }

@@ -15,6 +15,10 @@ public final class Vault {
     public internal(set) var log: LogState
     /// The verified leaf hashes and their frontier (the root without re-reading the log).
     var leaves: [[UInt8]] = []
+    /// Manifests already parsed in this process, by round, with the SHA-256 of the stored body
+    /// they were parsed from: each read still hashes the stored body and checks it against the
+    /// log; only the parsing and the leaf hashes of an identical body are not done again.
+    var parsedManifests: [String: (sha256: [UInt8], manifest: Manifest)] = [:]
     var frontier = MerkleFrontier()
     /// Set when this command pinned the chair's key for the first time (the CLI says so).
     public internal(set) var newlyPinned: Fingerprint?
