@@ -239,12 +239,11 @@ struct UntrustedFolderTests {
         try f.makeRound()
         let evVault = try f.open(as: "ev-3")
         let ev = try f.actor("ev-3", in: evVault)
-        Vault.beforeSealTransaction = { _ = try? f.vault.closeRound("R1", actor: try f.actor("chair")) }
-        defer { Vault.beforeSealTransaction = nil }
+        evVault.beforeSealTransaction = { _ = try? f.vault.closeRound("R1", actor: try f.actor("chair")) }
         #expect(throws: VaultError.usage("round R1 is closed; nothing can be sealed into it any more")) {
             _ = try evVault.seal([ScoreInput(team: "upstage", criterion: "performance", score: Fixed("50")!, comment: nil)], round: "R1", actor: ev)
         }
-        Vault.beforeSealTransaction = nil
+        evVault.beforeSealTransaction = nil
         #expect(try f.vault.round("R1", verifiedWith: f.vault.chairKey).state == .closed)
         #expect(try f.vault.sealCounts("R1").batches == 0)
         #expect(try f.vault.manifest(of: "R1").items.isEmpty)

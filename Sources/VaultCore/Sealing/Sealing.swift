@@ -383,8 +383,6 @@ public struct SealReceipt: Sendable {
 }
 
 extension Vault {
-    /// Tests only: runs between a seal's checks and its write transaction, to race a close there.
-    nonisolated(unsafe) static var beforeSealTransaction: (() -> Void)?
 
     /// `seal` for scores given one by one.
     public func seal(_ inputs: [ScoreInput], round roundID: String, actor: Actor, file: String? = nil,
@@ -422,7 +420,7 @@ extension Vault {
         let batchID = SecureRandom.bytes(count: 16)
         /// Set when the policy refuses inside the transaction: recorded (and thrown) after it rolls back.
         var refused: [PolicyRequest]?
-        Self.beforeSealTransaction?()
+        beforeSealTransaction?()
         let receipt: SealReceipt
         do {
             receipt = try write {

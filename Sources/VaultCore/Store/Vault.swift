@@ -19,6 +19,9 @@ public final class Vault {
     /// they were parsed from: each read still hashes the stored body and checks it against the
     /// log; only the parsing and the leaf hashes of an identical body are not done again.
     var parsedManifests: [String: (sha256: [UInt8], manifest: Manifest)] = [:]
+    /// Tests only: runs between a seal's checks and its write transaction, to race a close
+    /// there. Per vault (not global), so tests running in parallel never call each other's.
+    var beforeSealTransaction: (() -> Void)?
     var frontier = MerkleFrontier()
     /// Set when this command pinned the chair's key for the first time (the CLI says so).
     public internal(set) var newlyPinned: Fingerprint?
