@@ -170,15 +170,6 @@ extension Vault {
                 throw VaultError.integrity("the key piece released by \(a.holder) does not open with this request's one-time key")
             }
         }
-        let raw: SecureBytes
-        do {
-            raw = k == 1 ? pieces[0] : try Shamir.combine(pieces.map { try Shamir.Share(serialized: $0) })
-        } catch {
-            throw VaultError.integrity("the key shares released for round \(round.id) are malformed")
-        }
-        guard let key = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: raw), key.publicKey == publicKey else {
-            throw VaultError.integrity("the key rebuilt for round \(round.id) from the released pieces does not match its signed public key")
-        }
-        return key
+        return try Self.combineRoundKey(pieces, round: round, publicKey: publicKey, from: " from the released pieces")
     }
 }

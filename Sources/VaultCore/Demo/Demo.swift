@@ -44,7 +44,7 @@ public struct Demo {
 
     /// Copies `path` into each recipient's inbox; returns the copy of the last one.
     @discardableResult
-    func send(_ path: String, from: String, to recipients: [String], what: String) throws -> String {
+    func deliver(_ path: String, to recipients: [String]) throws -> String {
         var last = path
         for r in recipients {
             try Files.makeDirectory(home(r) + "/inbox", mode: 0o700)
@@ -52,6 +52,13 @@ public struct Demo {
             try? FileManager.default.removeItem(atPath: last)
             try FileManager.default.copyItem(atPath: path, toPath: last)
         }
+        return last
+    }
+
+    /// Delivers `path` and says so.
+    @discardableResult
+    func send(_ path: String, from: String, to recipients: [String], what: String) throws -> String {
+        let last = try deliver(path, to: recipients)
         let names = recipients.count > 3 ? "\(recipients[0]) … \(recipients[recipients.count - 1])" : recipients.joined(separator: ", ")
         say("   ⇢ \((path as NSString).lastPathComponent): \(from) → \(names) (\(what))")
         return last
@@ -114,9 +121,7 @@ public struct Demo {
         for p in DemoData.people {
             try Files.makeDirectory(home(p.id), mode: 0o700)
             try KeyFile.write(PrivateKeys.generate(), to: home(p.id) + "/\(p.id)", passphrase: pass, kdf: kdf)
-            try Files.makeDirectory(home("chair") + "/inbox", mode: 0o700)
-            let pub = home("chair") + "/inbox/\(p.id).pub"
-            try FileManager.default.copyItem(atPath: home(p.id) + "/\(p.id).pub", toPath: pub)
+            let pub = try deliver(home(p.id) + "/\(p.id).pub", to: ["chair"])
             _ = try vault.addPrincipal(id: PrincipalID(p.id), role: p.role, publicKeys: PublicKeys.load(path: pub),
                                        identity: p.identity, conflicts: p.conflicts, actor: chair)
         }
@@ -238,8 +243,7 @@ public struct Demo {
         try Files.writeAtomically(try vault.publishRound(round.id, actor: chair), to: descriptor, mode: 0o644, overwrite: false)
         let ids = evaluators.map(\.id)
         if quiet {
-            for id in ids { try Files.makeDirectory(home(id) + "/inbox", mode: 0o700) }
-            for id in ids { try FileManager.default.copyItem(atPath: descriptor, toPath: home(id) + "/inbox/\(round.id).round") }
+            try deliver(descriptor, to: ids)
         } else {
             try send(descriptor, from: "chair", to: ids, what: "the signed round descriptor")
             try send(chairPub, from: "chair", to: ids, what: "the chair's public key, for checking results")
@@ -263,9 +267,7 @@ public struct Demo {
         }
         if !quiet { say("   ⇢ ev-N-\(round.id).batch: each evaluator → chair (its sealed batch; only the count of scores is readable)") }
         for (ev, file) in zip(evaluators, files) {
-            try Files.makeDirectory(home("chair") + "/inbox", mode: 0o700)
-            let copy = home("chair") + "/inbox/" + (file as NSString).lastPathComponent
-            try FileManager.default.copyItem(atPath: file, toPath: copy)
+            let copy = try deliver(file, to: ["chair"])
             let r = try vault.importBatch(path: copy, actor: chair)
             guard r.evaluator == ev.id else { throw VaultError.internalError("the demo imported another evaluator's batch") }
             total += r.scores

@@ -143,21 +143,6 @@ public enum BatchFormat {
         return (Int(count), Array(b[8...]))
     }
 
-    /// Writes one record (and its padded comment) onto `out`.
-    @inline(__always)
-    static func appendRecord(team: Int, criterion: Int, units: Int64, comment: UnsafeRawBufferPointer?, to out: inout [UInt8]) {
-        let c = comment?.count ?? 0
-        out.append(UInt8(truncatingIfNeeded: team >> 24)); out.append(UInt8(truncatingIfNeeded: team >> 16))
-        out.append(UInt8(truncatingIfNeeded: team >> 8)); out.append(UInt8(truncatingIfNeeded: team))
-        out.append(UInt8(truncatingIfNeeded: criterion >> 8)); out.append(UInt8(truncatingIfNeeded: criterion))
-        out.append(UInt8(truncatingIfNeeded: c >> 8)); out.append(UInt8(truncatingIfNeeded: c))
-        for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: units >> (8 * (7 - i)))) }
-        if let comment, c > 0 {
-            out.append(contentsOf: comment)
-            out.append(contentsOf: repeatElement(0, count: paddedCommentCount(c) - c))
-        }
-    }
-
     static func paddedCommentCount(_ c: Int) -> Int { (c + 15) / 16 * 16 }
 }
 
@@ -211,8 +196,7 @@ struct RecordParser {
                 guard head & 0xFFFF == 0 else { break }  // a comment follows: the general path
                 let team = Int(head >> 32), criterion = Int((head >> 16) & 0xFFFF)
                 let units = Int64(bitPattern: UInt64(bigEndian: base.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)))
-                guard team < teams, criterion < criteria else { throw RecordError("score \(count) is placed at a team or criterion the round does not have") }
-                guard units >= 0, units <= stepCounts[criterion] else { throw RecordError("score \(count) is off its criterion's grid") }
+                try check(team: team, criterion: criterion, units: units, stepCounts: stepCounts)
                 count += 1
                 try body(team, criterion, units, count - 1)
                 i += BatchFormat.recordSize
@@ -230,13 +214,23 @@ struct RecordParser {
         let comment = Int(r[6]) << 8 | Int(r[7])
         var units: Int64 = 0
         for k in 8..<16 { units = units << 8 | Int64(r[k]) }
-        guard team < teams, criterion < criteria else { throw RecordError("score \(count) is placed at a team or criterion the round does not have") }
-        guard comment <= BatchFormat.maxCommentBytes else { throw RecordError("score \(count) has a comment longer than \(BatchFormat.maxCommentBytes) bytes") }
-        guard units >= 0, units <= stepCounts[criterion] else { throw RecordError("score \(count) is off its criterion's grid") }
+        guard comment <= BatchFormat.maxCommentBytes else {
+            try check(team: team, criterion: criterion, units: 0, stepCounts: stepCounts)
+            throw RecordError("score \(count) has a comment longer than \(BatchFormat.maxCommentBytes) bytes")
+        }
+        try check(team: team, criterion: criterion, units: units, stepCounts: stepCounts)
         skip = comment
         padding = BatchFormat.paddedCommentCount(comment) - comment
         count += 1
         try body(team, criterion, units, count - 1)
+    }
+
+    /// A record's place exists in the round and its value lies on its criterion's grid (both
+    /// paths of `feed` check it here).
+    @inline(__always)
+    private func check(team: Int, criterion: Int, units: Int64, stepCounts: [Int64]) throws {
+        guard team < teams, criterion < criteria else { throw RecordError("score \(count) is placed at a team or criterion the round does not have") }
+        guard units >= 0, units <= stepCounts[criterion] else { throw RecordError("score \(count) is off its criterion's grid") }
     }
 
     /// True when the stream ended on a record boundary.

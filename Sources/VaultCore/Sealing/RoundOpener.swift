@@ -393,14 +393,22 @@ extension Vault {
             if pieces.count == k { break }
         }
         guard pieces.count >= k else { throw VaultError.denied(policyIDs: []) }
+        return try Self.combineRoundKey(pieces, round: round, publicKey: publicKey, from: "")
+    }
+
+    /// The round key from k pieces — the key itself when k = 1, else Shamir shares — checked
+    /// against the round's chair-signed public key, so wrong or forged pieces are an integrity
+    /// error, never a wrong key. `from` says where the pieces came from, for the message.
+    static func combineRoundKey(_ pieces: [SecureBytes], round: Round, publicKey: Curve25519.KeyAgreement.PublicKey,
+                                from: String) throws -> Curve25519.KeyAgreement.PrivateKey {
         let raw: SecureBytes
         do {
-            raw = k == 1 ? pieces[0] : try Shamir.combine(pieces.map { try Shamir.Share(serialized: $0) })
+            raw = round.config.reveal.threshold == 1 ? pieces[0] : try Shamir.combine(pieces.map { try Shamir.Share(serialized: $0) })
         } catch {
-            throw VaultError.integrity("the key shares of round \(round.id) are malformed")
+            throw VaultError.integrity("the key shares\(from.isEmpty ? " of" : " released for") round \(round.id) are malformed")
         }
         guard let key = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: raw), key.publicKey == publicKey else {
-            throw VaultError.integrity("the key rebuilt for round \(round.id) does not match its signed public key")
+            throw VaultError.integrity("the key rebuilt for round \(round.id)\(from) does not match its signed public key")
         }
         return key
     }
