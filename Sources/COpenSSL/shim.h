@@ -12,6 +12,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <string.h>
 
 /// The algorithms EvalVault uses, fetched explicitly once per process. Why: OpenSSL 3 looks an
 /// algorithm up by name, under a global lock, on every implicit use (EVP_sha256(), a KDF or MAC
@@ -22,7 +23,6 @@
 typedef struct {
     EVP_MD *sha256;
     EVP_CIPHER *aes_256_gcm;
-    EVP_KDF *hkdf;
     EVP_MAC_CTX *hmac;
 } evalvault_fetched_t;
 
@@ -37,7 +37,6 @@ static inline void evalvault_fetch_all_(void) {
     evalvault_fetched_t *f = evalvault_fetched_slot_();
     f->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     f->aes_256_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-    f->hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
     EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     if (mac != NULL) {
         f->hmac = EVP_MAC_CTX_new(mac);
@@ -58,39 +57,6 @@ static inline const evalvault_fetched_t *evalvault_fetched(void) {
 static inline const EVP_MD *evalvault_sha256(void) { return evalvault_fetched()->sha256; }
 static inline const EVP_CIPHER *evalvault_aes_256_gcm(void) { return evalvault_fetched()->aes_256_gcm; }
 
-/// HKDF through EVP_KDF: mode is EVP_KDF_HKDF_MODE_EXTRACT_ONLY or EVP_KDF_HKDF_MODE_EXPAND_ONLY.
-/// Returns 1 on success. `key` is the IKM (extract) or the PRK (expand).
-static inline int evalvault_hkdf_sha256(int mode,
-                                        const unsigned char *key, size_t key_len,
-                                        const unsigned char *salt, size_t salt_len,
-                                        const unsigned char *info, size_t info_len,
-                                        unsigned char *out, size_t out_len) {
-    // OpenSSL 3.0's HKDF cannot duplicate a context: the KDF is fetched once, the context is
-    // made per call, and SHA-256 is named in its parameters.
-    const evalvault_fetched_t *f = evalvault_fetched();
-    if (f->hkdf == NULL) return 0;
-    EVP_KDF_CTX *ctx = EVP_KDF_CTX_new(f->hkdf);
-    if (ctx == NULL) return 0;
-    static unsigned char empty[1] = {0};
-    OSSL_PARAM params[6];
-    int n = 0;
-    params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
-    params[n++] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
-    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-                                                    (void *)(key_len ? key : empty), key_len);
-    if (mode == EVP_KDF_HKDF_MODE_EXTRACT_ONLY) {
-        params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-                                                        (void *)(salt_len ? salt : empty), salt_len);
-    } else {
-        params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-                                                        (void *)(info_len ? info : empty), info_len);
-    }
-    params[n] = OSSL_PARAM_construct_end();
-    int ok = EVP_KDF_derive(ctx, out, out_len, params);
-    EVP_KDF_CTX_free(ctx);
-    return ok;
-}
-
 /// HMAC-SHA256 through EVP_MAC. Returns 1 on success; `out` must hold 32 bytes.
 static inline int evalvault_hmac_sha256(const unsigned char *key, size_t key_len,
                                         const unsigned char *msg, size_t msg_len,
@@ -105,6 +71,54 @@ static inline int evalvault_hmac_sha256(const unsigned char *key, size_t key_len
           && EVP_MAC_update(ctx, msg_len ? msg : empty, msg_len)
           && EVP_MAC_final(ctx, out, &out_len, 32)
           && out_len == 32;
+    EVP_MAC_CTX_free(ctx);
+    return ok;
+}
+
+/// HKDF-SHA256 (RFC 5869) on the HMAC template: mode is EVP_KDF_HKDF_MODE_EXTRACT_ONLY
+/// (PRK = HMAC(salt, IKM); `out_len` must be 32) or EVP_KDF_HKDF_MODE_EXPAND_ONLY (T(i) =
+/// HMAC(PRK, T(i-1) | info | i), up to 255 blocks). Returns 1 on success. `key` is the IKM
+/// (extract) or the PRK (expand).
+///
+/// Why not EVP_KDF's HKDF: OpenSSL 3.0 cannot duplicate an HKDF context, and each new one looks
+/// SHA-256 up by name under a global lock; a reveal derives a few thousand keys on every core.
+/// RFC 5869's vectors, Wycheproof's and RFC 9180's prove this composition (VaultCryptoTests).
+static inline int evalvault_hkdf_sha256(int mode,
+                                        const unsigned char *key, size_t key_len,
+                                        const unsigned char *salt, size_t salt_len,
+                                        const unsigned char *info, size_t info_len,
+                                        unsigned char *out, size_t out_len) {
+    if (mode == EVP_KDF_HKDF_MODE_EXTRACT_ONLY) {
+        if (out_len != 32) return 0;
+        return evalvault_hmac_sha256(salt, salt_len, key, key_len, out);
+    }
+    if (mode != EVP_KDF_HKDF_MODE_EXPAND_ONLY || out_len == 0 || out_len > 255 * 32 || key_len == 0) return 0;
+    const evalvault_fetched_t *f = evalvault_fetched();
+    if (f->hmac == NULL) return 0;
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(f->hmac);
+    if (ctx == NULL) return 0;
+    static unsigned char empty[1] = {0};
+    unsigned char t[32];
+    size_t done = 0, t_len = 0;
+    unsigned char counter = 1;
+    int ok = 1;
+    while (ok && done < out_len) {
+        size_t len = 0;
+        ok = EVP_MAC_init(ctx, key, key_len, NULL)
+          && (t_len == 0 || EVP_MAC_update(ctx, t, t_len))
+          && EVP_MAC_update(ctx, info_len ? info : empty, info_len)
+          && EVP_MAC_update(ctx, &counter, 1)
+          && EVP_MAC_final(ctx, t, &len, sizeof t)
+          && len == 32;
+        if (ok) {
+            size_t take = out_len - done < 32 ? out_len - done : 32;
+            memcpy(out + done, t, take);
+            done += take;
+            t_len = 32;
+            counter++;
+        }
+    }
+    OPENSSL_cleanse(t, sizeof t);
     EVP_MAC_CTX_free(ctx);
     return ok;
 }

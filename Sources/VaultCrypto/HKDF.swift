@@ -1,7 +1,7 @@
 import Foundation
 import COpenSSL
 
-/// HKDF-SHA256 (RFC 5869) through EVP_KDF, with extract and expand exposed separately
+/// HKDF-SHA256 (RFC 5869) on OpenSSL's HMAC (COpenSSL/shim.h), with extract and expand exposed separately
 /// because HPKE's labelled key schedule (RFC 9180 §4) needs them apart.
 public enum HKDF {
     /// HKDF-Extract(salt, IKM) → PRK (32 bytes).

@@ -44,14 +44,47 @@ public enum HPKE {
         let exporterSecret: SymmetricKey
 
         init(sharedSecret: SecureBytes, info: [UInt8]) throws {
-            let pskIDHash = HPKE.labeledExtract(suite: hpkeSuiteID, salt: [UInt8](), label: "psk_id_hash", ikm: [UInt8]())
-            let infoHash = HPKE.labeledExtract(suite: hpkeSuiteID, salt: [UInt8](), label: "info_hash", ikm: info)
-            let context: [UInt8] = [0x00] + pskIDHash.bytes.unsafeArray() + infoHash.bytes.unsafeArray()
-            let secret = HPKE.labeledExtract(suite: hpkeSuiteID, salt: sharedSecret, label: "secret", ikm: [UInt8]())
+            let (secret, context) = Self.secret(sharedSecret: sharedSecret, info: info)
             key = SymmetricKey(try HPKE.labeledExpand(suite: hpkeSuiteID, prk: secret, label: "key", info: context, length: 32))
             baseNonce = try HPKE.labeledExpand(suite: hpkeSuiteID, prk: secret, label: "base_nonce", info: context, length: 12)
-            exporterSecret = SymmetricKey(try HPKE.labeledExpand(suite: hpkeSuiteID, prk: secret, label: "exp", info: context, length: 32))
+            exporterSecret = try Self.exporterSecret(secret: secret, context: context)
         }
+
+        /// psk_id_hash of base mode (an empty psk_id): the same for every context.
+        static let pskIDHash: [UInt8] = HPKE.labeledExtract(suite: hpkeSuiteID, salt: [UInt8](), label: "psk_id_hash", ikm: [UInt8]())
+            .bytes.unsafeArray()
+
+        /// The schedule's secret and key_schedule_context (mode ‖ psk_id_hash ‖ info_hash).
+        static func secret(sharedSecret: SecureBytes, info: [UInt8]) -> (SymmetricKey, [UInt8]) {
+            let infoHash = HPKE.labeledExtract(suite: hpkeSuiteID, salt: [UInt8](), label: "info_hash", ikm: info)
+            let context: [UInt8] = [0x00] + pskIDHash + infoHash.bytes.unsafeArray()
+            return (HPKE.labeledExtract(suite: hpkeSuiteID, salt: sharedSecret, label: "secret", ikm: [UInt8]()), context)
+        }
+
+        static func exporterSecret(secret: SymmetricKey, context: [UInt8]) throws -> SymmetricKey {
+            SymmetricKey(try HPKE.labeledExpand(suite: hpkeSuiteID, prk: secret, label: "exp", info: context, length: 32))
+        }
+    }
+
+    /// A recipient's exported secret (RFC 9180 §5.3) without the rest of its context: the same
+    /// bytes as `Recipient(…).exportSecret(…)`, leaving out the AEAD key and base nonce, which a
+    /// recipient that only exports never uses. Why: a reveal derives one payload key per batch,
+    /// a thousand per round, and the two unused derivations were a third of each.
+    public static func exportedSecret(privateKey: Curve25519.KeyAgreement.PrivateKey, encapsulatedKey: some ContiguousBytes, info: [UInt8],
+                                      context exporterContext: [UInt8], outputByteCount: Int) throws -> SecureBytes {
+        let shared = try decapsulate(privateKey: privateKey, encapsulatedKey: encapsulatedKey)
+        let (secret, context) = KeySchedule.secret(sharedSecret: shared, info: info)
+        let exporter = try KeySchedule.exporterSecret(secret: secret, context: context)
+        return try labeledExpand(suite: hpkeSuiteID, prk: exporter, label: "sec", info: exporterContext, length: outputByteCount)
+    }
+
+    /// DHKEM Decap (RFC 9180 §4.1): the shared secret for `enc`.
+    static func decapsulate(privateKey: Curve25519.KeyAgreement.PrivateKey, encapsulatedKey: some ContiguousBytes) throws -> SecureBytes {
+        let enc = encapsulatedKey.withUnsafeBytes { Array($0) }
+        guard enc.count == HPKE.encapsulatedKeyByteCount else { throw CryptoError.invalidParameter("HPKE enc must be 32 bytes") }
+        let pkE = try Curve25519.KeyAgreement.PublicKey(rawRepresentation: enc)
+        let dh = try privateKey.sharedSecretFromKeyAgreement(with: pkE)
+        return try HPKE.extractAndExpand(dh: dh, kemContext: enc + privateKey.publicKey.rawRepresentation)
     }
 
     /// The encryption context shared by sender and recipient: a key, a base nonce and a
@@ -127,11 +160,7 @@ public enum HPKE {
         var context: Context
 
         public init(privateKey: Curve25519.KeyAgreement.PrivateKey, encapsulatedKey: some ContiguousBytes, info: [UInt8]) throws {
-            let enc = encapsulatedKey.withUnsafeBytes { Array($0) }
-            guard enc.count == HPKE.encapsulatedKeyByteCount else { throw CryptoError.invalidParameter("HPKE enc must be 32 bytes") }
-            let pkE = try Curve25519.KeyAgreement.PublicKey(rawRepresentation: enc)
-            let dh = try privateKey.sharedSecretFromKeyAgreement(with: pkE)
-            let shared = try HPKE.extractAndExpand(dh: dh, kemContext: enc + privateKey.publicKey.rawRepresentation)
+            let shared = try HPKE.decapsulate(privateKey: privateKey, encapsulatedKey: encapsulatedKey)
             context = Context(schedule: try KeySchedule(sharedSecret: shared, info: info))
         }
 

@@ -259,11 +259,12 @@ struct BatchFormatVectorTests {
                     plain.withUnsafeMutableBytes { cipher.open(ct, nonce: n, authenticating: UnsafeRawBufferPointer(start: nil, count: 0), into: $0) }
                 }
                 guard ok else { throw bad("chunk \(i) does not open") }
-                try plain.withUnsafeBytes { p in
-                    try parser.feed(p) { t, c, units, _ in
-                        guard places.insert(t * r.criteria.count + c).inserted else { throw RecordError("a place twice") }
-                        out.append(Record(team: t, criterion: c, units: units, comment: []))
-                    }
+                var records: [PlacedRecord] = []
+                try plain.withUnsafeBytes { p in try parser.feed(p, into: &records) }
+                for rec in records {
+                    let t = Int(rec.team), c = Int(rec.criterion)
+                    guard places.insert(t * r.criteria.count + c).inserted else { throw RecordError("a place twice") }
+                    out.append(Record(team: t, criterion: c, units: rec.units, comment: []))
                 }
             }
         } catch let e as RecordError {

@@ -42,6 +42,8 @@ struct HPKETests {
                 let l = try #require(x["L"] as? Int)
                 #expect(try recipient.exportSecret(context: x.hex("exporter_context"), outputByteCount: l).unsafeArray() == x.hex("exported_value"))
                 #expect(try sender.exportSecret(context: x.hex("exporter_context"), outputByteCount: l).unsafeArray() == x.hex("exported_value"))
+                #expect(try HPKE.exportedSecret(privateKey: skR, encapsulatedKey: v.hex("enc"), info: v.hex("info"),
+                                                context: x.hex("exporter_context"), outputByteCount: l).unsafeArray() == x.hex("exported_value"))
                 exports += 1
             }
         }

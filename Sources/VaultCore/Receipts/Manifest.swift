@@ -44,9 +44,13 @@ public struct Manifest: Sendable, Equatable {
 
     /// The manifest of a round as the log records its batches.
     init(vault: String, round: String, log: LogState) {
-        self.init(vault: vault, round: round, items: log.batches(ofRound: round).map {
-            Item(batch: $0.id, digest: $0.digest ?? "", evaluator: $0.evaluator ?? "", scores: $0.count ?? 0)
-        })
+        self.init(vault: vault, round: round, items: Self.items(ofRound: round, in: log))
+    }
+
+    /// The items of a round as the log records its batches, sorted by batch id (without the
+    /// leaf hashes, for a comparison with a signed manifest).
+    static func items(ofRound round: String, in log: LogState) -> [Item] {
+        log.batches(ofRound: round).map { Item(batch: $0.id, digest: $0.digest ?? "", evaluator: $0.evaluator ?? "", scores: $0.count ?? 0) }
     }
 
     public var scoreCount: Int { items.reduce(0) { $0 + $1.scores } }

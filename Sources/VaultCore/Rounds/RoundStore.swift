@@ -141,7 +141,7 @@ extension Vault {
         let closed = current.moved(to: .closed)
         return try write {
             guard try round(roundID, verifiedWith: actor.chairKey).state == .open else { throw VaultError.usage("round \(roundID) was closed meanwhile") }
-            let manifest = try checkStoredBatches(of: roundID, signed: nil)
+            let manifest = try checkStoredBatches(of: roundID, signed: nil).manifest
             let roundRecord = try store(closed, signedBy: actor.keys.signing, replacing: true)
             let manifestRecord = try storeManifest(manifest)
             try appendAudit(AuditRecord(actor: actor, action: "round.close", target: target, decision: decision,

@@ -97,6 +97,13 @@ public enum BatchFormat {
         Array("evalvault/batch-payload/v2".utf8) + [0] + SHA256.hash(data: header)
     }
 
+    /// The payload key a reader derives with the round's private key (`info`: `info(vault:round:)`),
+    /// or nil when the header's encapsulated key is invalid.
+    static func payloadKey(privateKey: Curve25519.KeyAgreement.PrivateKey, enc: [UInt8], headerBytes: [UInt8], info: [UInt8]) -> SymmetricKey? {
+        (try? HPKE.exportedSecret(privateKey: privateKey, encapsulatedKey: enc, info: info,
+                                  context: payloadKeyContext(header: headerBytes), outputByteCount: 32)).map(SymmetricKey.init)
+    }
+
     /// STREAM nonce: the chunk's index as 11 bytes big-endian, then 1 for the last chunk, else 0.
     static func nonce(_ index: Int, last: Bool) -> [UInt8] {
         var n = [UInt8](repeating: 0, count: 12)
@@ -161,9 +168,10 @@ struct RecordParser {
         self.teams = teams; self.criteria = criteria; self.stepCounts = stepCounts
     }
 
-    /// Calls `body(team, criterion, units)` for every whole record in `plain`; throws a reason
-    /// string for a malformed record.
-    mutating func feed(_ plain: UnsafeRawBufferPointer, _ body: (Int, Int, Int64, Int) throws -> Void) throws {
+    /// Appends every whole record in `plain` to `out`, each checked against the grid; throws a
+    /// reason for a malformed record. Records go into a buffer the caller reuses, not through a
+    /// closure per record: a reveal reads a million of them on one thread.
+    mutating func feed(_ plain: UnsafeRawBufferPointer, into out: inout [PlacedRecord]) throws {
         var i = 0
         let n = plain.count
         while i < n {
@@ -184,31 +192,32 @@ struct RecordParser {
                 if carry.count == BatchFormat.recordSize {
                     let r = carry
                     carry.removeAll(keepingCapacity: true)
-                    try r.withUnsafeBytes { try record($0, body) }
+                    try r.withUnsafeBytes { out.append(try record($0)) }
                 }
                 continue
             }
             // The common case: whole records without comments, read straight from the buffer.
             let base = plain.baseAddress!
             let stepCounts = self.stepCounts
+            out.reserveCapacity(out.count + (n - i) / BatchFormat.recordSize)
             while n - i >= BatchFormat.recordSize {
                 let head = UInt64(bigEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
                 guard head & 0xFFFF == 0 else { break }  // a comment follows: the general path
                 let team = Int(head >> 32), criterion = Int((head >> 16) & 0xFFFF)
                 let units = Int64(bitPattern: UInt64(bigEndian: base.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)))
                 try check(team: team, criterion: criterion, units: units, stepCounts: stepCounts)
+                out.append(PlacedRecord(team: Int32(team), criterion: Int32(criterion), units: units, seq: Int32(count)))
                 count += 1
-                try body(team, criterion, units, count - 1)
                 i += BatchFormat.recordSize
             }
             if i < n && n - i >= BatchFormat.recordSize {
-                try record(UnsafeRawBufferPointer(rebasing: plain[i..<(i + BatchFormat.recordSize)]), body)
+                out.append(try record(UnsafeRawBufferPointer(rebasing: plain[i..<(i + BatchFormat.recordSize)])))
                 i += BatchFormat.recordSize
             }
         }
     }
 
-    private mutating func record(_ r: UnsafeRawBufferPointer, _ body: (Int, Int, Int64, Int) throws -> Void) throws {
+    private mutating func record(_ r: UnsafeRawBufferPointer) throws -> PlacedRecord {
         let team = Int(r[0]) << 24 | Int(r[1]) << 16 | Int(r[2]) << 8 | Int(r[3])
         let criterion = Int(r[4]) << 8 | Int(r[5])
         let comment = Int(r[6]) << 8 | Int(r[7])
@@ -222,7 +231,7 @@ struct RecordParser {
         skip = comment
         padding = BatchFormat.paddedCommentCount(comment) - comment
         count += 1
-        try body(team, criterion, units, count - 1)
+        return PlacedRecord(team: Int32(team), criterion: Int32(criterion), units: units, seq: Int32(count - 1))
     }
 
     /// A record's place exists in the round and its value lies on its criterion's grid (both
@@ -240,3 +249,12 @@ struct RecordParser {
 }
 
 struct RecordError: Error { let why: String; init(_ why: String) { self.why = why } }
+
+/// One record read from a batch: its place (indexes into the round's teams and criteria), its
+/// value in grid steps, and its position in the batch.
+struct PlacedRecord {
+    var team: Int32
+    var criterion: Int32
+    var units: Int64
+    var seq: Int32
+}

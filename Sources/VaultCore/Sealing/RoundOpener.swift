@@ -88,25 +88,37 @@ extension Vault {
     /// Opens a round's batches and sums them per cell (a reveal's way).
     public func openCells(_ round: Round, privateKey: Curve25519.KeyAgreement.PrivateKey, chairKey: Curve25519.Signing.PublicKey,
                           keepValues: Bool, progress: ((Int, Int) -> Void)? = nil) throws -> CellTable {
-        var table = CellTable(config: round.config, evaluators: 0, keepValues: keepValues)
-        let C = round.config.criteria.count, T = round.config.teams.count
-        var teamEvaluators = PairSet(rows: 0, columns: 0)
-        var evaluatorCount = 1
-        var lastPair = -1
-        // The hot path, a million times: plain sums into the table's arrays, and the (team,
-        // evaluator) pairs seen (consecutive records of a batch mostly share their team).
-        let names = try openBatches(round, privateKey: privateKey, chairKey: chairKey, progress: progress, evaluators: { n in
-            evaluatorCount = max(n, 1)
-            teamEvaluators = PairSet(rows: T, columns: evaluatorCount)
-        }) { e, t, c, units, _, _ in
-            table.add(cell: t * C + c, units: units)
-            let pair = t * evaluatorCount + Int(e)
-            if pair != lastPair {
-                lastPair = pair
-                if teamEvaluators.insert(t, Int(e)) { table.evaluatorsOfTeam[t] += 1 }
+        /// The sums and the (team, evaluator) pairs seen, added a chunk's records at a time by a
+        /// mutating method (plain array access in the loop, a million times).
+        struct Sums {
+            var table: CellTable
+            var teamEvaluators = PairSet(rows: 0, columns: 0)
+            var evaluatorCount = 1
+            var lastPair = -1
+            let criteria: Int
+
+            mutating func add(_ evaluator: Int32, _ records: UnsafeBufferPointer<PlacedRecord>) {
+                for r in records {
+                    let t = Int(r.team)
+                    table.add(cell: t * criteria + Int(r.criterion), units: r.units)
+                    // Consecutive records of a batch mostly share their team.
+                    let pair = t * evaluatorCount + Int(evaluator)
+                    if pair != lastPair {
+                        lastPair = pair
+                        if teamEvaluators.insert(t, Int(evaluator)) { table.evaluatorsOfTeam[t] += 1 }
+                    }
+                }
             }
         }
-        return CellTable(table, evaluators: names)
+        let T = round.config.teams.count
+        var sums = Sums(table: CellTable(config: round.config, evaluators: 0, keepValues: keepValues), criteria: round.config.criteria.count)
+        let names = try openBatches(round, privateKey: privateKey, chairKey: chairKey, progress: progress, evaluators: { n in
+            sums.evaluatorCount = max(n, 1)
+            sums.teamEvaluators = PairSet(rows: T, columns: sums.evaluatorCount)
+        }) { e, _, records in
+            sums.add(e, records)
+        }
+        return CellTable(sums.table, evaluators: names)
     }
 
     /// Opens a round's batches and lists every counted score (tests; small rounds).
@@ -115,14 +127,16 @@ extension Vault {
         var scores: [OpenedScore] = []
         var batchIDs: [[UInt8]] = []
         let names = try openBatches(round, privateKey: privateKey, chairKey: chairKey, progress: progress, evaluators: { _ in },
-                                    batchIDs: { batchIDs = $0 }) { e, t, c, units, b, seq in
-            scores.append(OpenedScore(evaluator: e, team: Int32(t), criterion: Int32(c), units: units, batch: Int32(b), seq: Int32(seq)))
+                                    batchIDs: { batchIDs = $0 }) { e, b, records in
+            for r in records {
+                scores.append(OpenedScore(evaluator: e, team: r.team, criterion: r.criterion, units: r.units, batch: Int32(b), seq: r.seq))
+            }
         }
         return OpenedRound(config: round.config, evaluators: names, batches: batchIDs, scores: scores)
     }
 
-    /// Opens and verifies every batch of a round, and hands each counted score to `visit`
-    /// (evaluator index, team, criterion, units, batch index, position).
+    /// Opens and verifies every batch of a round, and hands the counted scores to `visit` a
+    /// chunk at a time (evaluator index, batch index, the chunk's counted records).
     ///
     /// Before any decryption, the stored batches, the signed log's records and — once the round
     /// is closed — the chair-signed manifest must agree exactly (`checkStoredBatches`). Then for
@@ -139,11 +153,11 @@ extension Vault {
     /// window of a few MiB at a time; records are then read in order on this thread.
     func openBatches(_ round: Round, privateKey: Curve25519.KeyAgreement.PrivateKey, chairKey: Curve25519.Signing.PublicKey,
                      progress: ((Int, Int) -> Void)?, evaluators: (Int) -> Void, batchIDs: ([[UInt8]]) -> Void = { _ in },
-                     visit: (Int32, Int, Int, Int64, Int, Int) throws -> Void) throws -> [String] {
+                     visit: (Int32, Int, UnsafeBufferPointer<PlacedRecord>) throws -> Void) throws -> [String] {
         guard let roundKey = round.publicKey else { throw VaultError.usage("round \(round.id) has never been opened") }
         let config = round.config
         let T = config.teams.count, C = config.criteria.count
-        let counted = try checkStoredBatches(of: round.id, signed: round.state == .draft || round.state == .open ? nil : try manifest(of: round.id))
+        let (counted, stored) = try checkStoredBatches(of: round.id, signed: round.state == .draft || round.state == .open ? nil : try manifest(of: round.id))
 
         // The batches, their headers checked and their evaluators looked up, in reading order.
         struct Batch {
@@ -154,10 +168,10 @@ extension Vault {
         var evaluatorNames: [String] = []
         var evaluatorConflicts: [Set<Int>] = []
         var list: [Batch] = []
-        let cursor = try batchCursor(round: round.id)
-        var rows: [(row: BatchCursor.Row, header: BatchFormat.Header)] = []
+        let reader = try chunkReader()
+        var rows: [(row: BatchRow, header: BatchFormat.Header)] = []
         var firstSeen: [String] = []
-        while let row = try cursor.next() {
+        for row in stored {
             let name = Hex.encode(row.id.prefix(8))
             func bad(_ why: String) -> VaultError { .integrity("batch \(name) of round \(round.id): \(why)") }
             guard let (header, length) = try? BatchFormat.Header.parse(row.header, file: "batch"), length == row.header.count else {
@@ -237,6 +251,7 @@ extension Vault {
             init(batch: Int, index: Int, last: Bool, ct: [UInt8]) { self.batch = batch; self.index = index; self.last = last; self.ct = ct }
         }
         var keys: [SymmetricKey?] = Array(repeating: nil, count: list.count)
+        var decoded: [PlacedRecord] = []
         var window: [Pending] = []
         var windowBytes = 0
 
@@ -301,28 +316,38 @@ extension Vault {
                 guard p.opened else { throw bad("chunk \(p.index) does not open (changed, reordered or moved from another batch)") }
                 reading!.digest.add(chunkHash: p.hash)
                 reading!.next += 1
-                // The per-record closure touches only plain values (no struct with arrays or
-                // strings is captured), so reading a million records copies nothing.
                 let multi = batchesOf[Int(b.evaluator)] > 1
                 let conflicted = conflictFlags[Int(b.evaluator)]
-                let evaluator = b.evaluator, batchIndex = p.batch
+                decoded.removeAll(keepingCapacity: true)
                 do {
-                    var parser = reading!.parser
-                    defer { reading!.parser = parser }
-                    try p.plain.withUnsafeBytes { plain in
-                        try parser.feed(plain) { t, c, units, seq in
-                            guard inBatch.insert(t, c) else { throw PlaceError(conflict: false, team: t, criterion: c) }
-                            if conflicted[t] { throw PlaceError(conflict: true, team: t, criterion: c) }
-                            if multi && taken.contains(t, c) { return }
-                            try visit(evaluator, t, c, units, batchIndex, seq)
-                        }
-                    }
+                    try p.plain.withUnsafeBytes { try reading!.parser.feed($0, into: &decoded) }
                 } catch let e as RecordError {
                     throw bad(e.why)
-                } catch let e as PlaceError {
-                    throw bad(e.conflict ? "it scores team \(config.teams[e.team]), a declared conflict of \(b.header.evaluator)"
-                                         : "team \(config.teams[e.team]), criterion \(config.criteria[e.criterion].id) is scored twice")
                 }
+                // Each place once per batch, never a declared conflict; a place this evaluator's
+                // newer batch scored is skipped. The kept records are compacted in place. The
+                // place sets are moved out of the enclosing scope for the loop, so that it works
+                // on plain local arrays.
+                var seen = PairSet(rows: 0, columns: 0)
+                swap(&seen, &inBatch)
+                defer { swap(&seen, &inBatch) }
+                let newer = taken
+                try decoded.withUnsafeMutableBufferPointer { records in
+                    var kept = 0
+                    for i in 0..<records.count {
+                        let r = records[i]
+                        let t = Int(r.team), c = Int(r.criterion)
+                        guard seen.insert(t, c) else {
+                            throw bad("team \(config.teams[t]), criterion \(config.criteria[c].id) is scored twice")
+                        }
+                        if conflicted[t] { throw bad("it scores team \(config.teams[t]), a declared conflict of \(b.header.evaluator)") }
+                        if multi && newer.contains(t, c) { continue }
+                        records[kept] = r
+                        kept += 1
+                    }
+                    try visit(b.evaluator, p.batch, UnsafeBufferPointer(rebasing: records[0..<kept]))
+                }
+                decoded.withUnsafeMutableBytes { secureWipe($0) }  // the values go once counted
                 secureWipe(&p.plain)
             }
             window.removeAll(keepingCapacity: true)
@@ -335,10 +360,7 @@ extension Vault {
         try keys.withUnsafeMutableBufferPointer { slots in
             let headers = list.map { ($0.header.enc, $0.headerBytes) }
             try Parallel.forEach(headers.count) { i in
-                if let recipient = try? HPKE.Recipient(privateKey: privateKey, encapsulatedKey: headers[i].0, info: info),
-                   let key = try? recipient.exportSecret(context: BatchFormat.payloadKeyContext(header: headers[i].1), outputByteCount: 32) {
-                    slots[i] = SymmetricKey(key)
-                }
+                slots[i] = BatchFormat.payloadKey(privateKey: privateKey, enc: headers[i].0, headerBytes: headers[i].1, info: info)
             }
         }
         for i in list.indices {
@@ -347,7 +369,7 @@ extension Vault {
                 throw VaultError.integrity("batch \(Hex.encode(b.id.prefix(8))) of round \(round.id): its encapsulated key is invalid")
             }
             var seen = 0
-            try cursor.chunks(of: b.id) { n, ct in
+            try reader.chunks(of: b.id) { n, ct in
                 seen += 1
                 window.append(Pending(batch: i, index: n, last: n == b.chunks - 1, ct: Array(ct)))
                 windowBytes += ct.count
@@ -362,8 +384,6 @@ extension Vault {
     }
 }
 
-/// A record placed twice in a batch, or at a team its evaluator declared a conflict with.
-private struct PlaceError: Error { let conflict: Bool; let team: Int; let criterion: Int }
 
 extension Vault {
     /// Rebuilds a round's private key from its holders: the whole key unwrapped by one holder

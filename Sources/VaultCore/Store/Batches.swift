@@ -32,27 +32,34 @@ extension Vault {
     /// its entry records, every recorded batch must have its row, and the set must be the
     /// chair-signed manifest's exactly (`signed`: nil while the round has none). Nothing dropped,
     /// added, swapped or moved between rounds goes unnoticed. Returns the manifest of the batches
-    /// the log records, built once for the callers that count or store it.
+    /// the log records (the signed one when given), and the rows checked, in id order, for a
+    /// caller that goes on to read them.
     @discardableResult
-    func checkStoredBatches(of roundID: String, signed: Manifest?) throws -> Manifest {
-        let s = try database.prepare("SELECT id, round, header, count, chunks, signature FROM batches WHERE round = ?").bind(roundID)
+    func checkStoredBatches(of roundID: String, signed: Manifest?) throws -> (manifest: Manifest, rows: [BatchRow]) {
+        let s = try database.prepare("SELECT id, round, header, count, chunks, signature FROM batches WHERE round = ? ORDER BY id").bind(roundID)
         var stored = Set<String>()
+        var rows: [BatchRow] = []
         while try s.step() {
-            let batchID = s.blob(0), name = Hex.encode(batchID)
-            try vouch(.batch, name, row: Self.batchRowDigest(id: batchID, round: s.text(1), header: s.blob(2), count: s.int(3), chunks: s.int(4),
-                                                             signature: s.blob(5)),
+            let row = BatchRow(id: s.blob(0), header: s.blob(2), count: s.int(3), chunks: s.int(4), signature: s.blob(5))
+            let name = Hex.encode(row.id)
+            try vouch(.batch, name, row: Self.batchRowDigest(id: row.id, round: s.text(1), header: row.header, count: row.count, chunks: row.chunks,
+                                                             signature: row.signature),
                       what: "batch \(name.prefix(16)) of round \(roundID)")
             guard log.head(.batch, name)?.round == roundID else { throw VaultError.integrity("batch \(name.prefix(16)) was moved into round \(roundID)") }
             stored.insert(name)
+            rows.append(row)
         }
-        let fromLog = Manifest(vault: id, round: roundID, log: log)
-        for b in fromLog.items where !stored.contains(b.batch) {
+        let recorded = Manifest.items(ofRound: roundID, in: log)
+        for b in recorded where !stored.contains(b.batch) {
             throw VaultError.integrity("batch \(b.batch.prefix(16)) of round \(roundID), sealed by \(b.evaluator) with \(b.scores) scores (audit entry), is missing from vault.db")
         }
-        if let signed, signed != fromLog {
-            throw VaultError.integrity("the manifest of round \(roundID) lists \(signed.items.count) batches, the signed log records \(fromLog.items.count): they differ")
+        if let signed {
+            guard signed.items == recorded else {
+                throw VaultError.integrity("the manifest of round \(roundID) lists \(signed.items.count) batches, the signed log records \(recorded.count): they differ")
+            }
+            return (signed, rows)
         }
-        return fromLog
+        return (Manifest(vault: id, round: roundID, items: recorded), rows)
     }
 
     /// Stores a round's manifest at close; the record goes into the chair-signed close entry.
@@ -111,8 +118,8 @@ extension Vault {
                        scores: b.count, seq: seq, leafHash: Hex.encode(leaves[seq]))
     }
 
-    /// Reads a round's stored batches in id order, and each one's chunks in order.
-    func batchCursor(round: String) throws -> BatchCursor { try BatchCursor(database: database, round: round) }
+    /// Reads a batch's stored chunks in order.
+    func chunkReader() throws -> ChunkReader { try ChunkReader(database: database) }
 }
 
 /// One prepared insert for a batch's chunks, reused for every chunk.
@@ -133,26 +140,17 @@ final class ChunkInserter {
     func finish() { statement.reset() }
 }
 
-/// A round's batches as stored, read one at a time; the chunks of each read without copying
-/// (the hot path of a reveal).
-final class BatchCursor {
-    struct Row {
-        let id: [UInt8], header: [UInt8], count: Int, chunks: Int, signature: [UInt8]
-    }
+/// A stored batch row (the chunks are read apart).
+struct BatchRow {
+    let id: [UInt8], header: [UInt8], count: Int, chunks: Int, signature: [UInt8]
+}
 
-    private let batches: Statement
+/// One prepared query for a batch's chunks, reused for every batch.
+final class ChunkReader {
     private let chunks: Statement
-    /// Stepping a finished statement again would restart it.
-    private var exhausted = false
 
-    init(database: Database, round: String) throws {
-        batches = try database.prepare("SELECT id, header, count, chunks, signature FROM batches WHERE round = ? ORDER BY id").bind(round)
+    init(database: Database) throws {
         chunks = try database.prepare("SELECT n, ct FROM batch_chunks WHERE batch = ? ORDER BY n")
-    }
-
-    func next() throws -> Row? {
-        guard !exhausted, try batches.step() else { exhausted = true; return nil }
-        return Row(id: batches.blob(0), header: batches.blob(1), count: batches.int(2), chunks: batches.int(3), signature: batches.blob(4))
     }
 
     /// Calls `body` with each stored chunk of `batch`: index, ciphertext (valid only during the call).

@@ -4,7 +4,7 @@ import VaultCrypto
 /// A person's own evalvault state, outside every vault: `$EVALVAULT_STATE`, else
 /// `$XDG_STATE_HOME/evalvault`, else `~/.local/state/evalvault` (mode 0700). Per vault it keeps
 /// the pinned chair key, how far this client has verified the log and the latest record of
-/// every object (`vaults/<vault id>.json`), and the receipts of the batches it sealed
+/// every object (`vaults/<vault id>.state`, see `ClientStateFile`), and the receipts of the batches it sealed
 /// (`receipts/<vault id>/<batch id>.json`); for a reveal holder, the manifest root it approved a
 /// reveal of each round for (`approvals/<vault id>.json`).
 ///
@@ -23,7 +23,7 @@ public struct ClientState: Sendable, Equatable {
         return ClientState(directory: home + "/.local/state/evalvault")
     }
 
-    func vaultFile(_ vaultID: String) -> String { directory + "/vaults/" + vaultID + ".json" }
+    func vaultFile(_ vaultID: String) -> String { directory + "/vaults/" + vaultID + ".state" }
     func receiptDirectory(_ vaultID: String) -> String { directory + "/receipts/" + vaultID }
 
     /// Creates the folder (0700) if needed; refuses one that others can write or read, as ssh
@@ -50,13 +50,17 @@ public struct ClientState: Sendable, Equatable {
     func load(vaultID: String) throws -> LogState? {
         if Files.exists(directory) { try checkPermissions() }
         let file = vaultFile(vaultID)
-        guard Files.exists(file) else { return nil }
-        let bytes = try Files.read(file, what: "client state file")
-        let value: JSONValue
-        do { value = try JSONParser.parse(bytes) } catch {
-            throw VaultError.invalidData("\(file) is damaged (move it away to start afresh, and compare the chair's fingerprint again)")
+        guard Files.exists(file) else {
+            // A development build before 0.2.0 kept this as JSON. Starting afresh would pin the
+            // chair again on trust, so the old file is not silently ignored.
+            let old = directory + "/vaults/" + vaultID + ".json"
+            if Files.exists(old) {
+                throw VaultError.invalidData("\(old) was written by a development build of evalvault; move it away, open the vault again and compare the chair's fingerprint by voice")
+            }
+            return nil
         }
-        let state = try LogState(json: value, file: file)
+        let bad = VaultError.invalidData("\(file) is not an evalvault client state file (damaged? move it away to start afresh, and compare the chair's fingerprint again)")
+        let state = try ClientStateFile.decode(try Files.read(file, what: "client state file"), bad: bad)
         guard state.vaultID == vaultID else { throw VaultError.invalidData("\(file) belongs to another vault") }
         return state
     }
@@ -66,25 +70,19 @@ public struct ClientState: Sendable, Equatable {
     func save(_ state: LogState) throws {
         try prepare("vaults")
         if let existing = savedSize(vaultID: state.vaultID), existing > state.size { return }
-        try Files.writeAtomically(CanonicalJSON.encode(state.json) + [0x0A], to: vaultFile(state.vaultID), mode: 0o600, overwrite: true,
-                                  durable: false)
+        try Files.writeAtomically(ClientStateFile.encode(state), to: vaultFile(state.vaultID), mode: 0o600, overwrite: true, durable: false)
     }
 
-    /// The size recorded in this client's saved state, read from the file's last bytes (canonical
-    /// JSON ends `"size":N,"vault":"ID"}`), so a save does not parse the whole file again; the
-    /// whole file is parsed only when its end does not read that way.
+    /// The size recorded in this client's saved state, read from the file's last line, so a save
+    /// does not parse the whole file again; the whole file is parsed only when its end does not
+    /// read that way.
     private func savedSize(vaultID: String) -> Int? {
         let file = vaultFile(vaultID)
         guard let handle = FileHandle(forReadingAtPath: file) else { return nil }
         defer { try? handle.close() }
         guard let end = try? handle.seekToEnd(), end > 0 else { return nil }
-        try? handle.seek(toOffset: end > 200 ? end - 200 : 0)
-        let tail = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
-        let suffix = ",\"vault\":\"\(vaultID)\"}\n"
-        if tail.hasSuffix(suffix), let start = tail.range(of: "\"size\":", options: .backwards) {
-            let digits = tail[start.upperBound...].prefix { $0.isASCII && $0.isNumber }
-            if !digits.isEmpty, tail[start.upperBound...].dropFirst(digits.count).hasPrefix(suffix), let n = Int(digits) { return n }
-        }
+        try? handle.seek(toOffset: end > 64 ? end - 64 : 0)
+        if let size = ClientStateFile.trailingSize([UInt8]((try? handle.readToEnd()) ?? Data())) { return size }
         return (try? load(vaultID: vaultID))?.size
     }
 

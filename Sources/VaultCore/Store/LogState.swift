@@ -286,46 +286,4 @@ public struct LogState: Sendable {
             heads[o.key] = new
         }
     }
-
-    // MARK: Persistence (the client's state file)
-
-    var json: JSONValue {
-        var o: [String: JSONValue] = [
-            "format": .string("evalvault-client-state/1"), "vault": .string(vaultID), "size": .integer(Int64(size)),
-            "root": .string(Hex.encode(root)), "policy_version": .integer(Int64(policyVersion)),
-            "checkpoint_size": .integer(Int64(checkpointSize)),
-            "heads": .array(heads.keys.sorted().map { heads[$0]!.json }),
-        ]
-        if let chairID { o["chair"] = .string(chairID) }
-        if let chairKey { o["chair_key"] = .string(Base64.encode(chairKey.rawRepresentation)) }
-        if let checkpointNote { o["checkpoint"] = .string(checkpointNote) }
-        if let identityKeyCommitment { o["identity_key_commitment"] = .string(identityKeyCommitment) }
-        if !checkedSignatures.isEmpty { o["checked_signatures"] = .object(checkedSignatures.mapValues { .string($0) }) }
-        return .object(o)
-    }
-
-    init(json v: JSONValue, file: String) throws {
-        let bad = VaultError.invalidData("\(file) is not an evalvault client state file (damaged? move it away to start afresh, and compare the chair's fingerprint again)")
-        guard v["format"]?.stringValue == "evalvault-client-state/1", let vault = v["vault"]?.stringValue,
-              let size = v["size"]?.integerValue, let root = v["root"]?.stringValue.flatMap(Hex.decode), root.count == 32,
-              let pv = v["policy_version"]?.integerValue, let cps = v["checkpoint_size"]?.integerValue,
-              let heads = v["heads"]?.arrayValue else { throw bad }
-        vaultID = vault
-        self.size = Int(size)
-        self.root = root
-        policyVersion = Int(pv)
-        checkpointSize = Int(cps)
-        chairID = v["chair"]?.stringValue
-        if let raw = v["chair_key"]?.stringValue.flatMap(Base64.decode) {
-            guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { throw bad }
-            chairKey = key
-        }
-        checkpointNote = v["checkpoint"]?.stringValue
-        identityKeyCommitment = v["identity_key_commitment"]?.stringValue
-        if case .object(let checked)? = v["checked_signatures"] { checkedSignatures = checked.compactMapValues(\.stringValue) }
-        for h in heads {
-            let o = try ObjectRecord(json: h)
-            self.heads[o.key] = o
-        }
-    }
 }

@@ -38,8 +38,13 @@ extension Vault {
         guard SHA256.hash(data: Array(source.utf8)) == hash, chairKey.isValidSignature(s.blob(4), for: signed) else {
             throw VaultError.integrity("policy version \(version) does not match the chair's signature")
         }
+        if let known = parsedPolicies[version], known.sha256 == hash {
+            return PolicyVersion(version: version, set: known.set, appliedAt: s.text(3))
+        }
         do {
-            return PolicyVersion(version: version, set: try PolicySet(source: source, fileName: "policy version \(version)"), appliedAt: s.text(3))
+            let set = try PolicySet(source: source, fileName: "policy version \(version)")
+            parsedPolicies[version] = (hash, set)
+            return PolicyVersion(version: version, set: set, appliedAt: s.text(3))
         } catch {
             throw VaultError.integrity("the stored policy version \(version) does not load")
         }

@@ -19,6 +19,10 @@ public final class Vault {
     /// they were parsed from: each read still hashes the stored body and checks it against the
     /// log; only the parsing and the leaf hashes of an identical body are not done again.
     var parsedManifests: [String: (sha256: [UInt8], manifest: Manifest)] = [:]
+    /// Each policy version parsed once per process, by the SHA-256 of its source: every read
+    /// still checks the row against the log and the chair's signature, and parses again a
+    /// source that differs (a reveal asks the policy four times).
+    var parsedPolicies: [Int: (sha256: [UInt8], set: PolicySet)] = [:]
     /// Tests only: runs between a seal's checks and its write transaction, to race a close
     /// there. Per vault (not global), so tests running in parallel never call each other's.
     var beforeSealTransaction: (() -> Void)?

@@ -46,7 +46,8 @@ public enum FuzzEntry {
             let cut = bytes.isEmpty ? 0 : Int(bytes[0]) % (bytes.count + 1)
             do {
                 try bytes.withUnsafeBytes { b in
-                    for part in [b[..<cut], b[cut...]] { try parser.feed(UnsafeRawBufferPointer(rebasing: part)) { _, _, _, _ in } }
+                    var records: [PlacedRecord] = []
+                    for part in [b[..<cut], b[cut...]] { try parser.feed(UnsafeRawBufferPointer(rebasing: part), into: &records) }
                 }
                 _ = parser.isComplete
             } catch is RecordError {}
@@ -63,9 +64,8 @@ public enum FuzzEntry {
         guard let raw = r.evaluators[header.evaluator], let signer = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
             throw bad("sealed by an unknown evaluator")
         }
-        guard let recipient = try? HPKE.Recipient(privateKey: key, encapsulatedKey: header.enc, info: BatchFormat.info(vault: r.vault, round: r.round)),
-              let payloadKey = try? recipient.exportSecret(context: BatchFormat.payloadKeyContext(header: headerBytes), outputByteCount: 32),
-              let cipher = try? AES.GCM.KeyedCipher(key: SymmetricKey(payloadKey)) else { throw bad("its encapsulated key is invalid") }
+        guard let payloadKey = BatchFormat.payloadKey(privateKey: key, enc: header.enc, headerBytes: headerBytes, info: BatchFormat.info(vault: r.vault, round: r.round)),
+              let cipher = try? AES.GCM.KeyedCipher(key: payloadKey) else { throw bad("its encapsulated key is invalid") }
         let digest = BatchFormat.Digest(header: headerBytes)
         var parser = RecordParser(teams: r.teams, criteria: r.stepCounts.count, stepCounts: r.stepCounts)
         var places = PairSet(rows: r.teams, columns: r.stepCounts.count)
@@ -85,10 +85,10 @@ public enum FuzzEntry {
                         }
                     }
                     guard opened else { throw bad("chunk \(i) does not open") }
-                    try plain.withUnsafeBytes { p in
-                        try parser.feed(UnsafeRawBufferPointer(rebasing: p[0..<(n - AES.GCM.tagByteCount)])) { t, c, _, _ in
-                            guard places.insert(t, c) else { throw RecordError("a place is scored twice") }
-                        }
+                    var records: [PlacedRecord] = []
+                    try plain.withUnsafeBytes { p in try parser.feed(UnsafeRawBufferPointer(rebasing: p[0..<(n - AES.GCM.tagByteCount)]), into: &records) }
+                    for r in records {
+                        guard places.insert(Int(r.team), Int(r.criterion)) else { throw RecordError("a place is scored twice") }
                     }
                 }
                 offset += n
