@@ -55,13 +55,17 @@ extension PrincipalCommand {
             guard !add.isEmpty || !remove.isEmpty else { throw ValidationError("give --add TEAM or --remove TEAM (each repeatable)") }
         }
 
-        struct Report: Encodable { let id: String; let conflicts: [String]; let exempt: [String: [String]] }
+        struct Report: Encodable { let id: String; let conflicts: [String]; let exempt: [String: [String]]; let republish: [String] }
 
         func run() throws {
             let (vault, actor) = try global.authenticate(action: "principal.conflicts", target: "principal/\(id)")
-            let (p, exempted) = try vault.changeConflicts(of: try PrincipalID(id), add: add, remove: remove, actor: actor)
-            if global.json { Output.json(Report(id: p.id.rawValue, conflicts: p.conflicts, exempt: exempted)); return }
+            let change = try vault.changeConflicts(of: try PrincipalID(id), add: add, remove: remove, actor: actor)
+            let (p, exempted) = (change.principal, change.exempted)
+            if global.json { Output.json(Report(id: p.id.rawValue, conflicts: p.conflicts, exempt: exempted, republish: change.republish)); return }
             Output.line("\(p.id) conflicts: \(p.conflicts.isEmpty ? "none" : p.conflicts.joined(separator: ", "))")
+            for r in change.republish {
+                Output.notice("\(p.id) is on the panel of open round \(r): publish its descriptor again (evalvault round publish \(r) --out FILE) and send it to \(p.id); with an older one its client would still seal the team, and such a batch would stop the round's reveal")
+            }
             for team in exempted.keys.sorted() {
                 Output.notice("\(p.id) had already sealed into round\(exempted[team]!.count == 1 ? "" : "s") \(exempted[team]!.joined(separator: ", ")), with team \(team): the new conflict does not reach \(exempted[team]!.count == 1 ? "its" : "their") reveal; it applies to every seal from now on")
             }

@@ -42,8 +42,8 @@ extension Vault {
     /// signed with the record): without the round key nobody can tell whether those batches
     /// scored the team, so holding them to it would stop the round's reveal, and a closed
     /// round's result must not change afterwards. From then on its seals of the team are
-    /// refused, in every round. Returns the new record and the exempted rounds per added team.
-    public func changeConflicts(of pid: PrincipalID, add: [String], remove: [String], actor: Actor) throws -> (Principal, [String: [String]]) {
+    /// refused, in every round.
+    public func changeConflicts(of pid: PrincipalID, add: [String], remove: [String], actor: Actor) throws -> ConflictChange {
         let action = "principal.conflicts", target = "principal/\(pid)"
         let details: [String: JSONValue] = ["added": .array(add.map { .string($0) }), "removed": .array(remove.map { .string($0) })]
         let decision = try authorize(PolicyRequest(principal: Self.attributes(of: actor.principal), action: action,
@@ -73,10 +73,11 @@ extension Vault {
             guard p.version == current.version else { throw VaultError.usage("principal \(pid) was changed meanwhile; try again") }
             var exemptions = p.conflictExemptions
             for team in remove { exemptions[team] = nil }
-            var exempted: [String: [String]] = [:]
+            var exempted: [String: [String]] = [:], republish = Set<String>()
             for team in add {
                 let rounds = try roundsSealed(by: pid, naming: team)
                 if !rounds.isEmpty { exempted[team] = rounds; exemptions[team] = rounds }
+                republish.formUnion(try openRounds(withPanelMember: pid, naming: team).filter { !rounds.contains($0) })
             }
             let changed = p.withConflicts(p.conflicts.filter { !remove.contains($0) } + add, exemptions: exemptions)
             let record = try update(changed, signedBy: actor.keys.signing)
@@ -85,7 +86,29 @@ extension Vault {
             if !exempted.isEmpty { d["exempt"] = .object(exempted.mapValues { .array($0.map { .string($0) }) }) }
             try appendAudit(AuditRecord(actor: actor, action: action, target: target, decision: decision, details: d),
                             signer: actor.keys.signing, objects: [record])
-            return (changed, exempted)
+            return ConflictChange(principal: changed, exempted: exempted, republish: republish.sorted())
+        }
+    }
+
+    /// What `changeConflicts` did.
+    public struct ConflictChange: Sendable {
+        /// The new record.
+        public let principal: Principal
+        /// Per team added: the rounds its conflict does not reach (sealed into before it).
+        public let exempted: [String: [String]]
+        /// Open rounds, with the principal on the panel, that the new conflict does reach: a
+        /// descriptor of them published before this change still lets its offline client seal
+        /// the team, and such a batch would stop the round's reveal — publish it again.
+        public let republish: [String]
+    }
+
+    /// The open rounds naming `team` whose panel holds `pid`.
+    func openRounds(withPanelMember pid: PrincipalID, naming team: String) throws -> [String] {
+        let key = try chairKey
+        return try roundIDs().filter { id in
+            guard log.head(.round, id)?.state == RoundState.open.rawValue else { return false }
+            let r = try round(id, verifiedWith: key)
+            return r.panel.contains(pid) && r.config.teams.contains(team)
         }
     }
 
