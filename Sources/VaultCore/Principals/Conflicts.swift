@@ -45,7 +45,9 @@ extension Vault {
     /// refused, in every round.
     public func changeConflicts(of pid: PrincipalID, add: [String], remove: [String], actor: Actor) throws -> ConflictChange {
         let action = "principal.conflicts", target = "principal/\(pid)"
-        let details: [String: JSONValue] = ["added": .array(add.map { .string($0) }), "removed": .array(remove.map { .string($0) })]
+        // As given (a refused typo is worth seeing in the log), each cut to an id's length.
+        let details: [String: JSONValue] = ["added": .array(add.map { .string(String($0.prefix(64))) }),
+                                            "removed": .array(remove.map { .string(String($0.prefix(64))) })]
         let decision = try authorize(PolicyRequest(principal: Self.attributes(of: actor.principal), action: action,
                                                    resource: ["target": .string(pid.rawValue)]), actor: actor, target: target, details: details)
         try requireChair(actor, action: action, target: target, decision: decision)
