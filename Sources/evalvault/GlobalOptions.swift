@@ -85,16 +85,27 @@ struct CoHolderOptions: ParsableArguments {
     }
 
     func validate() throws {
-        _ = try Self.pairs(withPassphraseFiles, option: "--with-passphrase-file")
-        _ = try Self.pairs(withKeys, option: "--with-key")
+        // A key or passphrase file for someone not named with --with would be ignored, and the
+        // refusal would then blame the threshold: say what is missing instead.
+        for (option, list) in [("--with-key", withKeys), ("--with-passphrase-file", withPassphraseFiles)] {
+            for id in try Self.pairs(list, option: option).keys.sorted() where !with.contains(id) {
+                throw ValidationError("\(option) \(id)=…: \(id) is not named with --with; add --with \(id)")
+            }
+        }
     }
 
-    func authenticate(in vault: Vault, action: String = "reveal", target: String) throws -> [Actor] {
+    /// Each co-holder authenticated with its key and passphrase. With `round` and `actor`, each
+    /// must first be one of the round's reveal holders (refused, naming it, before any passphrase
+    /// is asked).
+    func authenticate(in vault: Vault, action: String = "reveal", target: String, round: String? = nil, actor: Actor? = nil) throws -> [Actor] {
+        if let round, let actor, !with.isEmpty {
+            try vault.requireRevealHolders(try with.map { try PrincipalID($0) }, round: round, actor: actor, action: action)
+        }
         let files = try Self.pairs(withPassphraseFiles, option: "--with-passphrase-file")
         let keys = try Self.pairs(withKeys, option: "--with-key")
         return try with.map { id in
             try vault.authenticate(try PrincipalID(id), keyPath: keys[id],
-                                   passphrase: PassphraseSource(file: files[id], environmentVariable: PassphraseSource.variable(forCoHolder: id), subject: id),
+                                   passphrase: .coHolder(id, file: files[id]),
                                    action: action, target: target)
         }
     }

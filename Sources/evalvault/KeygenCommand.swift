@@ -39,7 +39,7 @@ struct KeygenCommand: ParsableCommand {
         if let path = changePassphrase {
             let old = try global.passphrase(subject: "the current passphrase of \(path)").read()
             let new = try PassphraseSource(file: newPassphraseFile, environmentVariable: "EVALVAULT_NEW_PASSPHRASE",
-                                           subject: "the new passphrase of \(path)").read(confirm: true)
+                                           subject: "the new passphrase of \(path)", fileOption: "--new-passphrase-file FILE").read(confirm: true)
             try KeyFile.changePassphrase(path: path, old: old, new: new, kdf: kdf.isSet ? try Scrypt.Parameters(log2N: kdf.kdfCost) : nil)
             Output.line("changed the passphrase of \(path)")
             return

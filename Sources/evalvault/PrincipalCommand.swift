@@ -4,13 +4,13 @@ import VaultCore
 struct PrincipalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "principal",
-        abstract: "Enrol, list and disable principals (chair).",
+        abstract: "Enrol, list, disable and enable principals and change their conflicts (chair).",
         discussion: """
             Examples:
               evalvault principal add ev-1 --as chair --role evaluator --pubkey ev-1.pub --conflict upstage
               evalvault principal list
             """,
-        subcommands: [Add.self, List.self, Disable.self, Enable.self]
+        subcommands: [Add.self, Import.self, List.self, Disable.self, Enable.self, Conflicts.self]
     )
 
     struct Add: ParsableCommand {
@@ -38,6 +38,7 @@ struct PrincipalCommand: ParsableCommand {
             let keys = try PublicKeys.load(path: pubkey)
             let p = try vault.addPrincipal(id: try id.map { try PrincipalID($0) }, role: Role(rawValue: role)!, publicKeys: keys,
                                            identity: identity, conflicts: conflicts, actor: actor)
+            PrincipalCommand.warnUnchecked(try vault.checkConflictTeams(conflicts))
             if global.json {
                 Output.json(["id": p.id.rawValue, "role": p.role.rawValue, "fingerprint": p.publicKeys.fingerprint.description])
             } else {

@@ -54,8 +54,11 @@ struct RevealRun: ParsableCommand {
         let outcome: RevealOutcome
         if let request {
             let (vault, actor) = try global.authenticate(action: "reveal", target: "request")
-            let coHolders = try holders.authenticate(in: vault, target: "request")
-            let outcomes = try vault.reveal(request: try Files.read(request, what: "reveal request", limit: RequestFile.maxFileSize), file: request,
+            let bytes = try Files.read(request, what: "reveal request", limit: RequestFile.maxFileSize)
+            // The round, when the file names one, to check --with before any passphrase is asked
+            // (a malformed file is refused, and recorded, by the reveal itself).
+            let coHolders = try holders.authenticate(in: vault, target: "request", round: (try? RequestFile.parse(bytes, file: request))?.round, actor: actor)
+            let outcomes = try vault.reveal(request: bytes, file: request,
                                             approvals: try approval.map { (try Files.read($0, what: "approval", limit: ApprovalFile.maxFileSize), $0) },
                                             actor: actor, coHolders: coHolders, format: RevealFormat(rawValue: format)!, publish: publish != nil,
                                             progress: bar.update)
@@ -65,7 +68,7 @@ struct RevealRun: ParsableCommand {
         } else {
             let round = round!
             let (vault, actor) = try global.authenticate(action: "reveal", target: "round/\(round)")
-            let coHolders = try holders.authenticate(in: vault, target: "round/\(round)")
+            let coHolders = try holders.authenticate(in: vault, target: "round/\(round)", round: round, actor: actor)
             outcome = try vault.reveal(spec.request(round: round, format: RevealFormat(rawValue: format)!), actor: actor, coHolders: coHolders,
                                        publish: publish != nil, progress: bar.update)
             bar.finish()

@@ -11,7 +11,7 @@ struct RoundCommand: ParsableCommand {
               evalvault round create --as chair --config Examples/round-1.toml
               evalvault round open 2025-R1 --as chair
             """,
-        subcommands: [Create.self, Open.self, Publish.self, Close.self, List.self, Show.self, Shred.self]
+        subcommands: [Create.self, Open.self, Publish.self, Close.self, List.self, Show.self, Status.self, Shred.self]
     )
 
     struct Create: ParsableCommand {
@@ -73,7 +73,7 @@ struct RoundCommand: ParsableCommand {
                 Output.notice("each holder runs `evalvault approve \((requestOut as NSString).lastPathComponent) --as ID --key KEY --out ID.approval` and compares your fingerprint \(actor.principal.publicKeys.fingerprint) by voice; then: evalvault round open \(id) --request \(requestOut) --approval FILE…")
                 return
             }
-            let coHolders = try holders.authenticate(in: vault, action: "round.open", target: "round/\(id)")
+            let coHolders = try holders.authenticate(in: vault, action: "round.open", target: "round/\(id)", round: id, actor: actor)
             let r: Round
             if let request {
                 r = try vault.openRound(request: try Files.read(request, what: "open request", limit: RequestFile.maxFileSize), file: request,

@@ -166,7 +166,7 @@ struct RevealTests {
         try open.makeRound()
         try open.seal("ev-1", [("upstage", "performance", "50")])
         let e0 = #expect(throws: VaultError.self) { try Self.reveal(open, .mean) }
-        #expect(e0 == .denied(policyIDs: []))
+        #expect(e0 == .denied(policyIDs: [], reason: "round R1 is open; the policy permits reveal only when it is closed"))
 
         let f = try Self.fixture()
         let byEvaluator = #expect(throws: VaultError.self) { try Self.reveal(f, .mean, by: ["team", "evaluator"]) }
@@ -194,13 +194,16 @@ struct RevealTests {
     func threshold() throws {
         let f = try Self.fixture(threshold: 2)
         let e = #expect(throws: VaultError.self) { try Self.reveal(f, .mean) }
-        #expect(e == .denied(policyIDs: ["reveal-needs-threshold"]))
+        #expect(e == .denied(policyIDs: ["reveal-needs-threshold"], reason: "round R1 needs 2 of its reveal holders to take part; 1 did"))
         #expect(Self.values(try Self.reveal(f, .mean, with: ["cm-2"]))["naver-cloud"] != nil)
         #expect(Self.values(try Self.reveal(f, .mean, with: ["cm-1", "cm-2"])) == Self.values(try Self.reveal(f, .mean, with: ["cm-1"])))
         let wrong = #expect(throws: VaultError.self) { try f.actor("cm-1", passphrase: "not cm-1's") }
         #expect(wrong?.exitStatus == .noPermission && wrong?.message.contains("authentication failed") == true)
-        // A holder who is not in this round's holders does not count.
-        #expect(throws: VaultError.denied(policyIDs: ["reveal-needs-threshold"])) { try Self.reveal(f, .mean, with: ["ev-1"]) }
+        // A co-holder who is not one of this round's holders is refused, named — not silently
+        // left uncounted (the refusal then blamed the threshold).
+        #expect(throws: VaultError.usage("--with ev-1: ev-1 is not a reveal holder of round R1 (its holders: chair, cm-1, cm-2)")) {
+            try Self.reveal(f, .mean, with: ["ev-1"])
+        }
     }
 
     @Test("a byte flipped in any chunk, header, signature or place field of vault.db: exit 65, integrity, nothing revealed",

@@ -249,7 +249,7 @@ struct SealingTests {
         #expect(disabled?.exitStatus == .noPermission && disabled?.message.contains("disabled") == true)
         _ = try f.vault.closeRound("R1", actor: try f.actor("chair"))
         let closed = #expect(throws: VaultError.self) { try f.seal("ev-1", [("sk-telecom", "performance", "60")]) }
-        #expect(closed == .denied(policyIDs: []))
+        #expect(closed == .denied(policyIDs: [], reason: "round R1 is closed; the policy permits seal only when it is open"))
         #expect(try f.vault.sealCounts("R1").batches == 1)
         // Disabling looks forward: a disabled evaluator's earlier batch still counts.
         let g = try RoundFixture()

@@ -50,6 +50,7 @@ extension Vault {
         for h in coHolders where h.chairKey != actor.chairKey {
             throw VaultError.integrity("\(h.id) trusts a different chair key than \(actor.id)")
         }
+        if let roundID = items.first?.request.round { try requireRevealHolders(coHolders.map(\.id), round: roundID, actor: actor, action: "reveal") }
         let request = try buildRevealRequest(items.map(\.request), actor: actor, present: [actor] + coHolders, travelling: false)
         return try reveal(items, request: request, approvals: [], actor: actor, coHolders: coHolders, progress: progress)
     }
@@ -105,11 +106,7 @@ extension Vault {
         func decide(_ asked: PolicyRequest, details: [String: JSONValue], reason: String?) throws -> PolicyDecision {
             var d = details
             if let reason { d["reason"] = .string(reason) }
-            do {
-                return try authorize(asked, actor: actor, target: target, details: d, policy: governing.set)
-            } catch let VaultError.denied(ids, none) where none == nil && reason != nil {
-                throw VaultError.denied(policyIDs: ids, reason: reason)
-            }
+            return try authorize(asked, actor: actor, target: target, details: d, policy: governing.set, reason: reason)
         }
 
         // 1. Before anything is decrypted.

@@ -71,6 +71,7 @@ extension Vault {
             let current = try round(roundID, verifiedWith: actor.chairKey)
             return (current, try approvals.map { try verifyApproval($0.bytes, file: $0.file, for: .open(request), round: current, chairKey: actor.chairKey) })
         }
+        try requireRevealHolders(coHolders.map(\.id), of: current, actor: actor, action: "round.open")
         let present = Self.approvingHolders([actor] + coHolders, of: current)
         let approvers = Set(fromFiles.map(\.holder)).union(present.map(\.id)).sorted()
         let k = current.config.reveal.threshold

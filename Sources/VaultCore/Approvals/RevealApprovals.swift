@@ -116,6 +116,7 @@ extension Vault {
             }
             return (round, try approvals.map { try verifyApproval($0.bytes, file: $0.file, for: .reveal(request), round: round, chairKey: actor.chairKey) })
         }
+        try requireRevealHolders(coHolders.map(\.id), of: round, actor: actor, action: "reveal")
         let present = Self.approvingHolders([actor] + coHolders, of: round)
         let approvers = Set(fromFiles.map(\.holder)).union(present.map(\.id)).sorted()
         let k = round.config.reveal.threshold

@@ -12,11 +12,21 @@ public struct PassphraseSource: Sendable {
     public var environmentVariable: String
     /// What the prompt names, e.g. "chair" or "the new key".
     public var subject: String
+    /// The option that gives this passphrase as a file, as an error names it: `--passphrase-file
+    /// FILE`, or `--with-passphrase-file cm-1=FILE` for a co-holder.
+    public var fileOption: String
 
-    public init(file: String?, environmentVariable: String, subject: String) {
+    public init(file: String?, environmentVariable: String, subject: String, fileOption: String = "--passphrase-file FILE") {
         self.file = file
         self.environmentVariable = environmentVariable
         self.subject = subject
+        self.fileOption = fileOption
+    }
+
+    /// The source of a co-holder's passphrase (`--with ID`): `--with-passphrase-file ID=FILE`,
+    /// else `$EVALVAULT_PASSPHRASE_<ID>`, else a prompt.
+    public static func coHolder(_ id: String, file: String?) -> PassphraseSource {
+        PassphraseSource(file: file, environmentVariable: variable(forCoHolder: id), subject: id, fileOption: "--with-passphrase-file \(id)=FILE")
     }
 
     /// `EVALVAULT_PASSPHRASE` for the acting principal.
@@ -38,9 +48,9 @@ public struct PassphraseSource: Sendable {
             let n = strlen(env)
             value = SecureBytes(count: n) { $0.copyMemory(from: UnsafeRawBufferPointer(start: env, count: n)) }
         } else {
-            value = try Self.prompt("Passphrase for \(subject): ")
+            value = try Self.prompt("Passphrase for \(subject): ", noTerminal: noTerminalMessage)
             if confirm {
-                let again = try Self.prompt("Repeat the passphrase for \(subject): ")
+                let again = try Self.prompt("Repeat the passphrase for \(subject): ", noTerminal: noTerminalMessage)
                 guard again.constantTimeEquals(value) else { throw VaultError.usage("the two passphrases did not match") }
             }
         }
@@ -75,12 +85,22 @@ public struct PassphraseSource: Sendable {
         return buffer.slice(0..<end)
     }
 
-    /// Prompts on /dev/tty with echo off. Without a controlling terminal this fails at once.
-    static func prompt(_ text: String) throws -> SecureBytes {
-        let fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw VaultError.usage("no passphrase given and no terminal to ask on: use --passphrase-file FILE or set \(primaryVariable)")
+    /// What to do when there is no terminal to ask on: this source's own option and variable.
+    /// Why named exactly: with `EVALVAULT_PASSPHRASE` set for the acting principal, "set
+    /// EVALVAULT_PASSPHRASE" would send a co-holder's owner to the one variable it does not read.
+    var noTerminalMessage: String {
+        var m = "no passphrase given and no terminal to ask on for \(subject): use \(fileOption) or set \(environmentVariable)"
+        if environmentVariable.hasPrefix(Self.primaryVariable + "_") && getenv(Self.primaryVariable) != nil {
+            m += " (\(Self.primaryVariable) is the --as principal's only)"
         }
+        return m
+    }
+
+    /// Prompts on /dev/tty with echo off. Without a controlling terminal this fails at once with
+    /// `noTerminal`.
+    static func prompt(_ text: String, noTerminal: String) throws -> SecureBytes {
+        let fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
+        guard fd >= 0 else { throw VaultError.usage(noTerminal) }
         defer { close(fd) }
         var saved = termios()
         let hasTermios = tcgetattr(fd, &saved) == 0

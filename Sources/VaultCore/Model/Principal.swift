@@ -37,7 +37,8 @@ public enum Role: String, Sendable, CaseIterable, Codable {
 }
 
 /// A principal as stored in vault.db (design: Concepts): id, role, public keys, encrypted real identity,
-/// conflicts (team ids), enabled — all covered by the chair's signature.
+/// conflicts (team ids) and the rounds a later-declared conflict does not reach, enabled — all
+/// covered by the chair's signature.
 public struct Principal: Sendable, Equatable {
     public let id: PrincipalID
     public let role: Role
@@ -45,19 +46,48 @@ public struct Principal: Sendable, Equatable {
     /// The real identity, AES-256-GCM under the vault identity key (nil when none was given).
     public let identityCiphertext: [UInt8]?
     public let conflicts: [String]
+    /// For a conflict declared after the evaluator had sealed into a round that names the team:
+    /// team → those rounds (open or closed then). A reveal of such a round does not hold the
+    /// batches against that conflict: nobody can tell without the round key whether they scored
+    /// the team, and a closed round's result must not change (design: Concepts, "Conflicts").
+    public let conflictExemptions: [String: [String]]
     public let enabled: Bool
     /// Incremented on every change, so an old signed version cannot be replayed over a newer one.
     public let version: Int
 
     public init(id: PrincipalID, role: Role, publicKeys: PublicKeys, identityCiphertext: [UInt8]?,
-                conflicts: [String], enabled: Bool, version: Int) {
+                conflicts: [String], conflictExemptions: [String: [String]] = [:], enabled: Bool, version: Int) {
         self.id = id
         self.role = role
         self.publicKeys = publicKeys
         self.identityCiphertext = identityCiphertext
         self.conflicts = Array(Set(conflicts)).sorted()
+        // Only for teams still in conflict, each list sorted and without repeats, none empty.
+        var exemptions: [String: [String]] = [:]
+        for (team, rounds) in conflictExemptions where self.conflicts.contains(team) && !rounds.isEmpty {
+            exemptions[team] = Array(Set(rounds)).sorted()
+        }
+        self.conflictExemptions = exemptions
         self.enabled = enabled
         self.version = version
+    }
+
+    /// The conflicts a reveal of `round` holds this evaluator's batches to: every declared
+    /// conflict except those declared after it had sealed into that round.
+    public func conflicts(applyingTo round: String) -> [String] {
+        conflicts.filter { !(conflictExemptions[$0]?.contains(round) ?? false) }
+    }
+
+    /// The same principal with other conflicts (one version higher).
+    func withConflicts(_ conflicts: [String], exemptions: [String: [String]]) -> Principal {
+        Principal(id: id, role: role, publicKeys: publicKeys, identityCiphertext: identityCiphertext, conflicts: conflicts,
+                  conflictExemptions: exemptions, enabled: enabled, version: version + 1)
+    }
+
+    /// The same principal enabled or disabled (one version higher).
+    func withEnabled(_ enabled: Bool) -> Principal {
+        Principal(id: id, role: role, publicKeys: publicKeys, identityCiphertext: identityCiphertext, conflicts: conflicts,
+                  conflictExemptions: conflictExemptions, enabled: enabled, version: version + 1)
     }
 
     /// The bytes the chair signs: every field, bound to the vault.
@@ -74,6 +104,12 @@ public struct Principal: Sendable, Equatable {
         for c in conflicts { e.append(c) }
         e.append(Int64(enabled ? 1 : 0))
         e.append(Int64(version))
+        // Exemptions only when there are any, so a record without them signs as it always has.
+        let exempt = conflictExemptions.keys.sorted().flatMap { team in conflictExemptions[team]!.map { (team, $0) } }
+        if !exempt.isEmpty {
+            e.append(Int64(exempt.count))
+            for (team, round) in exempt { e.append(team); e.append(round) }
+        }
         return e.bytes
     }
 }

@@ -1,9 +1,23 @@
 import Foundation
 import VaultCrypto
 
-/// A team, criterion or round id: letters, digits, `-`, `_`, `.`, 1–64 characters, starting
-/// with a letter or digit (they appear in AADs, file names of reports and command lines).
+/// Team, criterion and round ids (they appear in AADs, file names of reports and command lines).
 public enum Identifier {
+    /// A team or criterion id: lower-case letters, digits, `-`, `_`, `.`, 1–64 characters,
+    /// starting with a letter or digit — the alphabet of principal ids. Why lower-case only: ids
+    /// are compared exactly (conflicts, CSV rows, reveals), so `Upstage` and `upstage` would be
+    /// two teams, and a conflict declared for one would not stop a seal for the other.
+    public static func isValidName(_ s: String) -> Bool { PrincipalID.isValid(s) }
+
+    /// "… is not a valid team id: …", with the lower-case spelling when that is the only fault.
+    public static func nameProblem(_ s: String, kind: String) -> String {
+        let shown = "\"\(s.prefix(64))\""
+        if isValidName(s.lowercased()) { return "\(shown) is not a valid \(kind) id: ids are lower-case (\(s.lowercased()))" }
+        return "\(shown) is not a valid \(kind) id: use 1-64 lower-case letters, digits, '-', '_' or '.', starting with a letter or digit"
+    }
+
+    /// A round id: letters of either case, digits, `-`, `_`, `.`, 1–64 characters, starting with a
+    /// letter or digit (`2025-R1`).
     public static func isValid(_ s: String) -> Bool {
         let u = Array(s.utf8)
         func alnum(_ c: UInt8) -> Bool { (97...122).contains(c) || (65...90).contains(c) || (48...57).contains(c) }

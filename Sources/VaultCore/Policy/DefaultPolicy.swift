@@ -28,7 +28,10 @@ public enum DefaultPolicy {
         // Chair: manages principals, rounds, the policy and checkpoints.
 
         @id("chair-manages-principals")
-        permit (principal in Role::"chair", action in [Action::"principal.add", Action::"principal.disable", Action::"principal.enable"], resource);
+        permit (principal in Role::"chair",
+                action in [Action::"principal.add", Action::"principal.import", Action::"principal.disable",
+                           Action::"principal.enable", Action::"principal.conflicts"],
+                resource);
 
         @id("chair-manages-rounds")
         permit (principal in Role::"chair",
@@ -46,6 +49,13 @@ public enum DefaultPolicy {
         @id("holders-open-rounds")
         permit (principal in Role::"chair", action == Action::"round.open", resource)
         when { context.holders >= resource.round.threshold };
+
+        // Who is done sealing: per evaluator and per team, places sealed out of places owed, counted
+        // from the signed log (never a score, never which place). Evaluators are left out: the panel's
+        // progress is not theirs to watch.
+        @id("round-status-for-chair-committee-auditors")
+        permit (principal, action == Action::"round.status", resource)
+        when { ["chair", "committee", "auditor"].contains(principal.role) };
 
         @id("chair-applies-policy")
         permit (principal in Role::"chair", action == Action::"policy.apply", resource);

@@ -3,8 +3,8 @@
 /// `Action::"reveall"` is a load error, not a silently false condition.
 public enum PolicySchema {
     public static let actions: [String] = [
-        "principal.add", "principal.disable", "principal.enable", "round.create", "round.open", "round.close", "round.shred",
-        "round.publish", "seal", "import", "reveal", "identity.reveal", "policy.apply", "audit.export", "audit.checkpoint",
+        "principal.add", "principal.import", "principal.disable", "principal.enable", "principal.conflicts", "round.create", "round.open",
+        "round.close", "round.shred", "round.publish", "round.status", "seal", "import", "reveal", "identity.reveal", "policy.apply", "audit.export", "audit.checkpoint",
     ]
     public static let roles: [String] = Role.allCases.map(\.rawValue)
     public static let roundStates = ["draft", "open", "closed", "shredded"]

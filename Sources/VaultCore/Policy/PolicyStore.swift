@@ -26,11 +26,13 @@ extension Vault {
     }
 
     /// Asks the policy in force. A denial is recorded (signed by the actor) and thrown as
-    /// `.denied` with the determining ids; an allow is returned for the caller to record in
-    /// the same transaction as its effect.
+    /// `.denied` with the determining ids and its cause — `reason` when the caller can tell it
+    /// exactly, else the round's state or the holders' count when the policy says that is what
+    /// decided (`PolicySet.refusalCause`); an allow is returned for the caller to record in the
+    /// same transaction as its effect.
     public func authorize(_ request: PolicyRequest, actor: Actor, target: String,
-                          details: [String: JSONValue] = [:], policy: PolicySet? = nil) throws -> PolicyDecision {
-        try authorize([request], actor: actor, target: target, details: details, policy: policy)
+                          details: [String: JSONValue] = [:], policy: PolicySet? = nil, reason: String? = nil) throws -> PolicyDecision {
+        try authorize([request], actor: actor, target: target, details: details, policy: policy, reason: reason)
     }
 
     /// Several requests of one command (a batch's places) under one load of the policy: all
@@ -38,7 +40,7 @@ extension Vault {
     /// returned (they share the policy hash; the determining ids are merged).
     /// `policy`: the verified policy in force, when the caller has already loaded it.
     public func authorize(_ requests: [PolicyRequest], actor: Actor, target: String,
-                          details: [String: JSONValue] = [:], policy: PolicySet? = nil) throws -> PolicyDecision {
+                          details: [String: JSONValue] = [:], policy: PolicySet? = nil, reason: String? = nil) throws -> PolicyDecision {
         precondition(!requests.isEmpty)
         let set = try policy ?? policyInForce(chairKey: actor.chairKey).set
         var determining = Set<String>()
@@ -61,9 +63,12 @@ extension Vault {
                 if let memoKey { memo[memoKey] = decision }
             }
             if !decision.allowed {
-                try recordAttempt(AuditRecord(actor: actor, action: request.action, target: target, decision: decision, details: details),
+                let cause = reason ?? set.refusalCause(of: request)
+                var d = details
+                if let cause, d["reason"] == nil { d["reason"] = .string(cause) }
+                try recordAttempt(AuditRecord(actor: actor, action: request.action, target: target, decision: decision, details: d),
                                   signer: actor.keys.signing)
-                throw VaultError.denied(policyIDs: decision.determining)
+                throw VaultError.denied(policyIDs: decision.determining, reason: cause)
             }
             determining.formUnion(decision.determining)
             last = decision

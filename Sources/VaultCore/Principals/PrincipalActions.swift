@@ -1,7 +1,7 @@
 import Foundation
 import VaultCrypto
 
-/// Enrolling and disabling principals (design: Concepts, Command line): chair-signed records, identities
+/// Enrolling, disabling and enabling principals (design: Concepts, Command line): chair-signed records, identities
 /// encrypted under the vault identity key, every change audited.
 extension Vault {
     /// `principal add`: enrols a public key under an opaque id (generated when nil) with a role,
@@ -24,7 +24,7 @@ extension Vault {
         }
         if let holder = try principalID(enrolling: publicKeys) { try refuse(.usage("this public key is already enrolled as \(holder)"), "key reused") }
         if role == .chair { try refuse(.usage("a vault has one chair, made by `evalvault init`"), "second chair") }
-        for c in conflicts where !Identifier.isValid(c) { try refuse(.usage("conflict \"\(c.prefix(64))\" is not a valid team id"), "bad conflict") }
+        do { _ = try checkConflictTeams(conflicts) } catch let e as VaultError { try refuse(e, "bad conflict") }
         let identityKey = try unwrapIdentityKey(as: actor.id, keys: actor.keys)
         let p = Principal(id: pid, role: role, publicKeys: publicKeys,
                           identityCiphertext: try identity.map { try encryptIdentity($0, of: pid, key: identityKey) },
@@ -61,9 +61,7 @@ extension Vault {
             let p = try principal(pid, verifiedWith: actor.chairKey)
             guard p.role != .chair else { throw VaultError.usage("the chair cannot be disabled or enabled") }
             guard p.enabled != enabled else { throw VaultError.usage("principal \(pid) is already \(enabled ? "enabled" : "disabled")") }
-            let changed = Principal(id: p.id, role: p.role, publicKeys: p.publicKeys, identityCiphertext: p.identityCiphertext,
-                                    conflicts: p.conflicts, enabled: enabled, version: p.version + 1)
-            let record = try update(changed, signedBy: actor.keys.signing)
+            let record = try update(p.withEnabled(enabled), signedBy: actor.keys.signing)
             try appendAudit(AuditRecord(actor: actor, action: action, target: target, decision: decision), signer: actor.keys.signing,
                             objects: [record])
         }

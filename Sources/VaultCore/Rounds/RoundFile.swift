@@ -84,9 +84,10 @@ public enum RoundFile {
             if let id, !Identifier.isValid(id) { report("id", at: t["id"]?.position, "\"\(id)\" is not a valid round id (letters, digits, '-', '_', '.')") }
             let title = string(t, "title", path: "title", required: false) ?? id ?? ""
 
-            let teams = idList(t, "teams", path: "teams", missingAt: .some(nil), item: "must be a team id (letters, digits, '-', '_', '.')",
+            let teams = idList(t, "teams", path: "teams", missingAt: .some(nil),
+                               item: "must be a team id (lower-case letters, digits, '-', '_', '.')",
                                list: "must be a list of team ids", empty: "needs at least one team",
-                               twice: { "team \"\($0)\" is listed twice" }) { Identifier.isValid($0) ? $0 : nil } ?? []
+                               twice: { "team \"\($0)\" is listed twice" }) { Identifier.isValidName($0) ? $0 : nil } ?? []
 
             // The panel: optional; when absent, the enrolled evaluators at open.
             let panel = idList(t, "panel", path: "panel", missingAt: nil, item: "must be an evaluator's principal id",
@@ -125,7 +126,7 @@ public enum RoundFile {
                     let path = "criteria[\(i + 1)]"
                     unknownKeys(c, allowed: ["id", "title", "weight", "min", "max", "step"], path: { "\(path).\($0)" }, hint: "unknown key")
                     let cid = string(c, "id", path: "\(path).id")
-                    if let cid, !Identifier.isValid(cid) { report("\(path).id", at: c["id"]?.position, "\"\(cid)\" is not a valid criterion id") }
+                    if let cid, !Identifier.isValidName(cid) { report("\(path).id", at: c["id"]?.position, Identifier.nameProblem(cid, kind: "criterion")) }
                     if let cid, !seenCriteria.insert(cid).inserted { report("\(path).id", at: c["id"]?.position, "criterion \"\(cid)\" is defined twice") }
                     let ctitle = string(c, "title", path: "\(path).title", required: false) ?? cid ?? ""
                     let weight = decimal(c, "weight", path: "\(path).weight")

@@ -97,6 +97,7 @@ extension Vault {
         let draft = try recordingFailure(actor: actor.id.rawValue, action: "round.open", target: "round/\(roundID)") {
             try round(roundID, verifiedWith: actor.chairKey)
         }
+        try requireRevealHolders(coHolders.map(\.id), of: draft, actor: actor, action: "round.open")
         let approving = Self.approvingHolders([actor] + coHolders, of: draft)
         let k = draft.config.reveal.threshold
         if draft.state == .draft && approving.count < k {

@@ -205,8 +205,9 @@ extension Vault {
             guard p.role == .evaluator else { throw bad("sealed by \(p.id), who is not an evaluator") }
             guard panel.contains(p.id) else { throw bad("sealed by \(p.id), who is not on the round's panel") }
             evaluatorNames.append(p.id.rawValue)
-            // The same rule as `seal`'s: a team id listed in the evaluator's signed conflicts.
-            let conflicts = Set(p.conflicts)
+            // The same rule as `seal`'s: a team id listed in the evaluator's signed conflicts —
+            // except a conflict declared after it had sealed into this round (its exemption).
+            let conflicts = Set(p.conflicts(applyingTo: round.id))
             evaluatorConflicts.append(conflicts.isEmpty ? [] : Set(config.teams.indices.filter { conflicts.contains(config.teams[$0]) }))
         }
         for (row, header) in rows {

@@ -8,7 +8,7 @@ extension Vault {
     @discardableResult
     func insert(_ p: Principal, signedBy chairKey: Curve25519.Signing.PrivateKey) throws -> ObjectRecord {
         let sig = try chairKey.signature(for: p.signedBytes(vaultID: id))
-        let conflictsJSON = String(decoding: try JSONEncoder().encode(p.conflicts), as: UTF8.self)
+        let conflictsJSON = Self.conflictsColumn(p)
         try database.prepare("""
             INSERT INTO principals (id, role, x25519_pub, ed25519_pub, identity_ct, conflicts, enabled, version, chair_sig)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -53,12 +53,12 @@ extension Vault {
             try? Parallel.forEach(raws.count) { i in
                 let r = raws[i], pid = pids[i]
                 slots[i] = Result {
-                    guard let role = Role(rawValue: r.role), let list = (try? JSONParser.parse(Array(r.conflicts.utf8)))?.arrayValue,
-                          list.allSatisfy({ $0.stringValue != nil }) else {
+                    guard let role = Role(rawValue: r.role), let (conflicts, exemptions) = Self.conflicts(fromColumn: r.conflicts) else {
                         throw VaultError.integrity("principal \(pid) has a malformed record")
                     }
                     let p = Principal(id: pid, role: role, publicKeys: try PublicKeys(agreementRaw: r.x25519, signingRaw: r.ed25519),
-                                      identityCiphertext: r.identity, conflicts: list.compactMap(\.stringValue), enabled: r.enabled, version: r.version)
+                                      identityCiphertext: r.identity, conflicts: conflicts, conflictExemptions: exemptions,
+                                      enabled: r.enabled, version: r.version)
                     let bytes = p.signedBytes(vaultID: vaultID)
                     let digest = SHA256.hash(data: bytes)
                     let checked = Hex.encode(SHA256.hash(data: digest + r.sig + chairKey.rawRepresentation))
@@ -108,12 +108,41 @@ extension Vault {
         return try PrincipalID(chair)
     }
 
-    /// Re-signs and stores a changed principal (a higher version); returns its log record.
+    /// Re-signs and stores a changed principal (a higher version: enabled or conflicts); returns
+    /// its log record.
     func update(_ p: Principal, signedBy chairKey: Curve25519.Signing.PrivateKey) throws -> ObjectRecord {
         let sig = try chairKey.signature(for: p.signedBytes(vaultID: id))
-        try database.prepare("UPDATE principals SET enabled = ?, version = ?, chair_sig = ? WHERE id = ?")
-            .bind(p.enabled, p.version, sig, p.id.rawValue).run()
+        try database.prepare("UPDATE principals SET conflicts = ?, enabled = ?, version = ?, chair_sig = ? WHERE id = ?")
+            .bind(Self.conflictsColumn(p), p.enabled, p.version, sig, p.id.rawValue).run()
         return p.objectRecord(vaultID: id)
+    }
+
+    /// The `conflicts` column: a JSON list of team ids, or — once a conflict has exemptions —
+    /// `{"teams": [...], "exempt": {team: [round, ...]}}`. Both are covered by the chair's
+    /// signature (`Principal.signedBytes`). Why in the one column: no schema change, and a row
+    /// without exemptions is written exactly as before.
+    static func conflictsColumn(_ p: Principal) -> String {
+        let teams = JSONValue.array(p.conflicts.map { .string($0) })
+        guard !p.conflictExemptions.isEmpty else { return CanonicalJSON.string(teams) }
+        return CanonicalJSON.string(.object(["teams": teams, "exempt": .object(p.conflictExemptions.mapValues { .array($0.map { .string($0) }) })]))
+    }
+
+    /// Reads the `conflicts` column back; nil when it is malformed.
+    static func conflicts(fromColumn text: String) -> ([String], [String: [String]])? {
+        guard let v = try? JSONParser.parse(Array(text.utf8)) else { return nil }
+        func strings(_ v: JSONValue?) -> [String]? {
+            guard let a = v?.arrayValue else { return nil }
+            let s = a.compactMap(\.stringValue)
+            return s.count == a.count ? s : nil
+        }
+        if let teams = strings(v) { return (teams, [:]) }
+        guard let o = v.objectValue, Set(o.keys) == ["teams", "exempt"], let teams = strings(o["teams"]), let e = o["exempt"]?.objectValue else { return nil }
+        var exemptions: [String: [String]] = [:]
+        for (team, rounds) in e {
+            guard let r = strings(rounds) else { return nil }
+            exemptions[team] = r
+        }
+        return (teams, exemptions)
     }
 
     func principalRowExists(_ pid: PrincipalID) throws -> Bool {
