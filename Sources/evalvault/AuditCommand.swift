@@ -158,7 +158,7 @@ struct AuditCommand: ParsableCommand {
 
         func run() throws {
             let (vault, actor) = try global.authenticate(action: "audit.export", target: "audit/\(seq)")
-            Output.line(CanonicalJSON.string(try vault.proveEntry(seq, actor: actor)))
+            Output.json(try vault.proveEntry(seq, actor: actor))
         }
     }
 }

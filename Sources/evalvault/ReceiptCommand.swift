@@ -6,6 +6,10 @@ struct ReceiptCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "receipt",
         abstract: "Check that a sealed batch was counted in a published result.",
+        discussion: """
+            Example:
+              evalvault receipt verify receipt.json --result ranking.json
+            """,
         subcommands: [Verify.self])
 
     struct Verify: ParsableCommand {

@@ -151,10 +151,11 @@ public struct PassphraseSource: Sendable {
 /// Puts a terminal's saved settings back if the process is killed by a signal while a no-echo
 /// prompt waits (^C, ^\, a hangup, a kill): the handler restores them, then lets the signal do
 /// what it would have done (the shell sees the usual status, 130 for ^C). As readpassphrase(3)
-/// does. Only one prompt reads at a time (commands are single-threaded), so one slot suffices.
+/// does. A signal the process was started ignoring stays ignored (it cannot end the prompt).
+/// Only one prompt reads at a time (commands are single-threaded), so one slot suffices.
 struct TerminalGuard {
     static let signals = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
-    var previous: [sigaction] = []
+    var previous: [(signal: Int32, action: sigaction)] = []
 
     init(fd: Int32, saved: termios) {
         guardedTerminal = fd
@@ -164,14 +165,21 @@ struct TerminalGuard {
         sigemptyset(&action.sa_mask)
         for signal in Self.signals {
             var old = sigaction()
-            sigaction(signal, &action, &old)
-            previous.append(old)
+            guard sigaction(signal, nil, &old) == 0, !Self.isIgnored(old) else { continue }
+            sigaction(signal, &action, nil)
+            previous.append((signal, old))
         }
+    }
+
+    /// SIG_IGN is a sentinel address, not a function: compared as a word.
+    static func isIgnored(_ action: sigaction) -> Bool {
+        var handler = action.__sigaction_handler
+        return withUnsafeBytes(of: &handler) { $0.load(as: UInt.self) } == UInt(bitPattern: unsafeBitCast(SIG_IGN, to: Int.self))
     }
 
     /// Puts the earlier handlers back, once the terminal is restored.
     func release() {
-        for (signal, old) in zip(Self.signals, previous) {
+        for (signal, old) in previous {
             var old = old
             sigaction(signal, &old, nil)
         }
