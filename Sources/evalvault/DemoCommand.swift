@@ -28,6 +28,12 @@ struct DemoCommand: ParsableCommand {
             guard let made = mkdtemp(&template) else { throw VaultError.internalError("cannot make a temporary folder") }
             directory = String(cString: made)
         }
-        _ = try Demo(directory: directory, say: Output.line).run()
+        // With --json the story is not told; the object says where everything is.
+        let say: (String) -> Void = global.json ? { _ in } : { Output.line($0) }
+        let outcome = try Demo(directory: directory, say: say).run()
+        if global.json {
+            Output.json(.object(["dir": .string(directory), "vault": .string(outcome.vault), "report": .string(outcome.report),
+                                 "result": .string(outcome.resultStatement)]))
+        }
     }
 }

@@ -26,16 +26,31 @@ struct EvalVault: ParsableCommand {
     )
 
     static func main() {
+        Terminal.setHelpWidth()
+        let parsed: any ParsableCommand
         do {
-            var command = try parseAsRoot()
+            parsed = try parseAsRoot()
+        } catch {
+            // Help, --version and completion answers print as ArgumentParser writes them (exit 0);
+            // an argument error is one sentence and exit 64, whatever ArgumentParser would use.
+            if exitCode(for: error) == .success { exit(withError: error) }
+            fail(UsageErrors.sentence(for: error, arguments: Array(CommandLine.arguments.dropFirst())), status: .usage)
+        }
+        Output.mode = Output.Mode(of: parsed)
+        do {
+            var command = parsed
             try command.run()
         } catch let error as VaultError {
             fail(error.message, status: error.exitStatus)
         } catch let error as CryptoError {
             // The core maps crypto failures itself; one reaching here is a bug, reported without detail.
             fail("internal error: unexpected cryptographic failure (\(error.kind))", status: .internalError)
+        } catch let error as ExitCode {
+            Foundation.exit(error.rawValue)  // a command that already reported (import: each refused file)
+        } catch let error as ValidationError {
+            fail(error.message, status: .usage)
         } catch {
-            exit(withError: error)  // argument-parser's own errors: help, version, usage (64)
+            exit(withError: error)
         }
     }
 

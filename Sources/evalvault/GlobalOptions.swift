@@ -3,20 +3,24 @@ import VaultCore
 
 /// The options every command takes (design: Command line).
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The vault folder (default: $EVALVAULT_DIR, else ./vault).", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("The vault folder (default: $EVALVAULT_DIR, else ./vault).", valueName: "dir"), completion: .directory)
     var dir: String?
 
-    @Option(name: .customLong("as"), help: ArgumentHelp("The acting principal's id.", valueName: "id"))
+    @Option(name: .customLong("as"), help: ArgumentHelp("The acting principal's id.", valueName: "id"), completion: IDCompletion.principals)
     var actor: String?
 
-    @Option(name: .long, help: ArgumentHelp("The acting principal's key file (default: DIR/Keys/<id>.key).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The acting principal's key file (default: DIR/Keys/<id>.key).", valueName: "path"),
+            completion: .file(extensions: ["key"]))
     var key: String?
 
-    @Option(name: .long, help: ArgumentHelp("Read the passphrase from this file (else $EVALVAULT_PASSPHRASE, else a prompt).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Read the passphrase from this file (else $EVALVAULT_PASSPHRASE, else a prompt).", valueName: "file"),
+            completion: .file())
     var passphraseFile: String?
 
-    @Flag(name: .long, help: "Print machine-readable JSON on stdout.")
-    var json = false
+    @OptionGroup var output: OutputOptions
+
+    /// `--json`: print the result as one JSON value.
+    var json: Bool { output.json }
 
     var location: VaultLocation { .resolve(option: dir) }
 
@@ -26,7 +30,7 @@ struct GlobalOptions: ParsableArguments {
         return try PrincipalID(actor)
     }
 
-    /// Opens the vault and authenticates `--as` with its key file and passphrase. Says so on
+    /// Opens the vault and authenticates `--as` with its key file and passphrase. Warns on
     /// stderr when this command pinned the chair's key for the first time.
     func authenticate(action: String, target: String) throws -> (Vault, Actor) {
         let id = try actorID()
@@ -36,11 +40,12 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Opens the vault with this person's client state, checking the log against what it saw.
-    /// Says so on stderr when this command pinned the chair's key for the first time.
+    /// Warns on stderr when this command pinned the chair's key for the first time: never
+    /// silenced, since the fingerprint must be compared before the pin is worth anything.
     func openVault() throws -> Vault {
         let vault = try Vault.open(at: location)
         if let fp = vault.newlyPinned {
-            Output.notice("pinned the chair's key for vault \(vault.id): fingerprint \(fp); compare it with the chair's by voice")
+            Output.warning("pinned the chair's key for vault \(vault.id): fingerprint \(fp); compare it with the chair's by voice")
         }
         return vault
     }
@@ -48,6 +53,62 @@ struct GlobalOptions: ParsableArguments {
     /// The passphrase source for the acting principal (or a new key's owner).
     func passphrase(subject: String) -> PassphraseSource {
         PassphraseSource(file: passphraseFile, environmentVariable: PassphraseSource.primaryVariable, subject: subject)
+    }
+}
+
+/// `--json` and `--quiet` (design: Command line): part of the global options, and taken on their
+/// own by the commands that need no vault (`approve`, `receipt verify`).
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print the result as one JSON value on stdout.")
+    var json = false
+
+    @Flag(name: [.short, .long], help: "Print no success notices; results, warnings and errors still print.")
+    var quiet = false
+}
+
+/// `--force`: the commands that write a file refuse an existing one without it (64).
+struct ForceOption: ParsableArguments {
+    @Flag(help: "Replace the output file if it exists (written atomically either way).")
+    var force = false
+}
+
+/// Where `EvalVault.main()` finds a parsed command's `--json` and `--quiet`: in its
+/// `GlobalOptions` or `OutputOptions`, however deep in option groups.
+protocol OutputModeSource {
+    var outputMode: Output.Mode { get }
+}
+
+extension OutputOptions: OutputModeSource {
+    var outputMode: Output.Mode { Output.Mode(json: json, quiet: quiet) }
+}
+
+extension GlobalOptions: OutputModeSource {
+    var outputMode: Output.Mode { output.outputMode }
+}
+
+/// An option group's parsed value, to look inside it without knowing its type.
+protocol WrappedOptions {
+    var wrapped: Any { get }
+}
+
+extension OptionGroup: WrappedOptions {
+    var wrapped: Any { wrappedValue }
+}
+
+extension Output.Mode {
+    /// The mode a parsed command asked for: the first `--json`/`--quiet` group among its stored
+    /// properties and their option groups; the default for a command without one.
+    init(of command: Any) {
+        func find(_ value: Any) -> Output.Mode? {
+            for child in Mirror(reflecting: value).children {
+                if let group = child.value as? any WrappedOptions {
+                    if let source = group.wrapped as? any OutputModeSource { return source.outputMode }
+                    if let inner = find(group.wrapped) { return inner }
+                }
+            }
+            return nil
+        }
+        self = find(command) ?? Output.Mode()
     }
 }
 
@@ -70,7 +131,8 @@ struct KDFOptions: ParsableArguments {
 /// `--with-passphrase-file ID=FILE`, else `$EVALVAULT_PASSPHRASE_<ID>`, else a prompt, and a key
 /// file from `--with-key ID=PATH`, else `DIR/Keys/ID.key`.
 struct CoHolderOptions: ParsableArguments {
-    @Option(name: .customLong("with"), help: "A co-holder of the round key (repeatable).") var with: [String] = []
+    @Option(name: .customLong("with"), help: ArgumentHelp("A co-holder of the round key (repeatable).", valueName: "id"), completion: IDCompletion.principals)
+    var with: [String] = []
     @Option(name: .customLong("with-passphrase-file"), help: "ID=FILE: a co-holder's passphrase file (repeatable).")
     var withPassphraseFiles: [String] = []
     @Option(name: .customLong("with-key"), help: "ID=PATH: a co-holder's key file (default DIR/Keys/ID.key).") var withKeys: [String] = []

@@ -4,7 +4,10 @@ import VaultCore
 /// `evalvault import`: the chair stores batch files that evaluators sealed on their own machines.
 struct ImportCommand: ParsableCommand {
     /// The machine form of one file's outcome.
-    struct Outcome: Encodable { let file: String; let accepted: Bool; let batch: String?; let round: String?; let evaluator: String?; let scores: Int?; let entry: Int?; let error: String? }
+    static func outcome(file: String, accepted: Bool, _ r: ImportOutcome? = nil, error: String? = nil) -> JSONValue {
+        .object(["file": .string(file), "accepted": .bool(accepted), "batch": .optional(r?.batch), "round": .optional(r?.round),
+                 "evaluator": .optional(r?.evaluator), "scores": .optional(r?.scores), "entry": .optional(r?.seq), "error": .optional(error)])
+    }
 
     static let configuration = CommandConfiguration(
         commandName: "import",
@@ -17,7 +20,7 @@ struct ImportCommand: ParsableCommand {
               evalvault import --as chair inbox/*.batch
             """)
     @OptionGroup var global: GlobalOptions
-    @Argument(help: ArgumentHelp("The batch files.", valueName: "file")) var files: [String]
+    @Argument(help: ArgumentHelp("The batch files.", valueName: "file"), completion: .file(extensions: ["batch"])) var files: [String]
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("name at least one batch file") }
@@ -25,26 +28,26 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         let (vault, actor) = try global.authenticate(action: "import", target: "batches")
-        var outcomes: [Outcome] = []
+        var outcomes: [JSONValue] = []
         var firstError: VaultError?
         for file in files {
             do {
                 let r = try vault.importBatch(path: file, actor: actor)
-                outcomes.append(Outcome(file: file, accepted: true, batch: r.batch, round: r.round, evaluator: r.evaluator, scores: r.scores, entry: r.seq, error: nil))
+                outcomes.append(Self.outcome(file: file, accepted: true, r))
                 if !global.json {
                     if let seq = r.seq {
-                        Output.line("imported \(file): batch \(r.batch.prefix(16)) of \(r.evaluator), \(r.scores) score\(r.scores == 1 ? "" : "s") into round \(r.round) (entry \(seq))")
+                        Output.notice("imported \(file): batch \(r.batch.prefix(16)) of \(r.evaluator), \(r.scores) score\(r.scores == 1 ? "" : "s") into round \(r.round) (entry \(seq))")
                     } else {
-                        Output.line("already imported \(file): batch \(r.batch.prefix(16)) of \(r.evaluator) into round \(r.round)")
+                        Output.notice("already imported \(file): batch \(r.batch.prefix(16)) of \(r.evaluator) into round \(r.round)")
                     }
                 }
             } catch let e as VaultError {
                 firstError = firstError ?? e
-                outcomes.append(Outcome(file: file, accepted: false, batch: nil, round: nil, evaluator: nil, scores: nil, entry: nil, error: e.message))
+                outcomes.append(Self.outcome(file: file, accepted: false, error: e.message))
                 Output.error("refused \(file): \(e.message)")
             }
         }
-        if global.json { Output.json(outcomes) }
+        if global.json { Output.json(.array(outcomes)) }
         if let firstError { throw ExitCode(firstError.exitStatus.rawValue) }
     }
 }

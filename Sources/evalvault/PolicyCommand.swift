@@ -9,7 +9,8 @@ struct PolicyCommand: ParsableCommand {
         discussion: """
             Examples:
               evalvault policy check Policies/default.policy
-              evalvault policy explain --as chair --action reveal --stat mean --by team --declared true --holders 2
+              evalvault policy explain --as chair --action reveal --stat mean \\
+                  --by team --declared true --holders 2
             """,
         subcommands: [Check.self, Test.self, Apply.self, Show.self, Explain.self]
     )
@@ -23,11 +24,15 @@ struct PolicyCommand: ParsableCommand {
             abstract: "Parse and validate a policy file; errors are reported as file:line:column.",
             discussion: "Example:\n  evalvault policy check Policies/default.policy")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The policy file.") var file: String
+        @Argument(help: "The policy file.", completion: .file(extensions: ["policy"])) var file: String
 
         func run() throws {
             let set = try PolicyCommand.load(file)
-            Output.line("\(file): ok, \(set.policies.count) statements, sha256 \(set.sha256Hex)")
+            if global.json {
+                Output.json(.object(["file": .string(file), "ok": .bool(true), "statements": .int(set.policies.count), "sha256": .string(set.sha256Hex)]))
+            } else {
+                Output.line("\(file): ok, \(set.policies.count) statements, sha256 \(set.sha256Hex)")
+            }
         }
     }
 
@@ -38,25 +43,29 @@ struct PolicyCommand: ParsableCommand {
                 Each case: {"name", "principal": {"id", "role", "conflicts"}, "action", "resource", "context", "expect": "allow"|"deny", "reasons": [...], "errors": N}; reasons and errors are optional and, when present, must match exactly.
 
                 Example:
-                  evalvault policy test Policies/default.policy Tests/VaultCoreTests/Policies/default-cases.json
+                  evalvault policy test Policies/default.policy \\
+                      Tests/VaultCoreTests/Policies/default-cases.json
                 """)
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The policy file.") var policy: String
-        @Argument(help: "The JSON case file.") var cases: String
+        @Argument(help: "The policy file.", completion: .file(extensions: ["policy"])) var policy: String
+        @Argument(help: "The JSON case file.", completion: .file(extensions: ["json"])) var cases: String
 
         func run() throws {
             let set = try PolicyCommand.load(policy)
             let list = try PolicyTestCase.parse(try Files.read(cases, what: "case file"), file: cases)
             var failed = 0
+            var results: [JSONValue] = []
             for c in list {
-                if let why = c.mismatch(in: set.evaluate(c.request)) {
-                    failed += 1
-                    Output.line("FAIL \(c.name): \(why)")
-                } else {
-                    Output.line("ok   \(c.name)")
-                }
+                let why = c.mismatch(in: set.evaluate(c.request))
+                if why != nil { failed += 1 }
+                results.append(.object(["name": .string(c.name), "ok": .bool(why == nil), "why": .optional(why)]))
+                if !global.json { Output.line(why.map { "FAIL \(c.name): \($0)" } ?? "ok   \(c.name)") }
             }
-            Output.line("\(list.count - failed) of \(list.count) cases passed")
+            if global.json {
+                Output.json(.object(["cases": .int(list.count), "passed": .int(list.count - failed), "failed": .int(failed), "results": .array(results)]))
+            } else {
+                Output.line("\(list.count - failed) of \(list.count) cases passed")
+            }
             if failed > 0 { throw VaultError.invalidData("\(failed) of \(list.count) policy cases failed") }
         }
     }
@@ -71,7 +80,7 @@ struct PolicyCommand: ParsableCommand {
                   evalvault policy apply --as chair Policies/strict.policy
                 """)
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The policy file.") var file: String
+        @Argument(help: "The policy file.", completion: .file(extensions: ["policy"])) var file: String
 
         func run() throws {
             let (vault, actor) = try global.authenticate(action: "policy.apply", target: "policy")
@@ -84,9 +93,9 @@ struct PolicyCommand: ParsableCommand {
             }
             let applied = try vault.applyPolicy(set, actor: actor)
             if global.json {
-                Output.json(["version": String(applied), "sha256": set.sha256Hex])
+                Output.json(.object(["version": .int(applied), "statements": .int(set.policies.count), "sha256": .string(set.sha256Hex)]))
             } else {
-                Output.line("applied policy version \(applied) (\(set.policies.count) statements, sha256 \(set.sha256Hex))")
+                Output.notice("applied policy version \(applied) (\(set.policies.count) statements, sha256 \(set.sha256Hex))")
             }
         }
     }
@@ -96,15 +105,14 @@ struct PolicyCommand: ParsableCommand {
             abstract: "Print the policy in force (or the one governing a round): version, hash and source.",
             discussion: "A round is governed by the policy version it opened under, for good; --round R shows that one.\n\nExamples:\n  evalvault policy show --dir ./vault\n  evalvault policy show --round 2025-R1")
         @OptionGroup var global: GlobalOptions
-        @Option(help: "Show the policy version that governs this round.") var round: String?
-
-        struct Report: Encodable { let version: Int; let sha256: String; let applied_at: String; let source: String }
+        @Option(help: ArgumentHelp("Show the policy version that governs this round.", valueName: "id"), completion: IDCompletion.rounds) var round: String?
 
         func run() throws {
             let vault = try global.openVault()
             let current = try vault.showPolicy(claimedActor: global.actor, round: round)
             if global.json {
-                Output.json(Report(version: current.version, sha256: current.set.sha256Hex, applied_at: current.appliedAt, source: current.set.source))
+                Output.json(.object(["version": .int(current.version), "sha256": .string(current.set.sha256Hex), "applied_at": .string(current.appliedAt),
+                                     "source": .string(current.set.source), "round": .optional(round)]))
             } else {
                 Output.line("policy version \(current.version), applied \(current.appliedAt), sha256 \(current.set.sha256Hex)\(round.map { ", governing round \($0)" } ?? "")")
                 Output.line("")
@@ -120,15 +128,17 @@ struct PolicyCommand: ParsableCommand {
                 Prints the decision, the determining policy ids, the result of each when/unless clause of every statement whose scope matched, and any evaluation errors. An attribute not given is absent from the request, as it is for actions it does not apply to; a reveal needs --declared (whether the round declares exactly that reveal: see round show).
 
                 Example:
-                  evalvault policy explain --as chair --action reveal --round 2025-R1 --stat mean --by team --declared true --min-group 3 --holders 2
+                  evalvault policy explain --as chair --action reveal --round 2025-R1 \\
+                      --stat mean --by team --declared true --min-group 3 --holders 2
                 """)
         @OptionGroup var global: GlobalOptions
-        @Option(help: "The action, e.g. reveal or seal.") var action: String
-        @Option(help: "A round id (its state and threshold come from the vault).") var round: String?
+        @Option(help: "The action, e.g. reveal or seal.", completion: .list(PolicySchema.actions)) var action: String
+        @Option(help: ArgumentHelp("A round id (its state and threshold come from the vault).", valueName: "id"), completion: IDCompletion.rounds)
+        var round: String?
         @Option(help: "A team id.") var team: String?
         @Option(help: "A criterion id.") var criterion: String?
-        @Option(help: "A statistic, e.g. mean.") var stat: String?
-        @Option(help: "Grouping, comma-separated: team, criterion, evaluator.") var by: String?
+        @Option(help: "A statistic.") var stat: Statistic?
+        @Option(help: "Grouping, comma-separated: team, criterion, evaluator.") var by: Grouping?
         @Option(name: .customLong("min-group"), help: "The smallest number of distinct evaluators in any contributing (team, criterion) cell.") var minGroup: Int?
         @Option(help: ArgumentHelp("Whether the reveal matches one the round declares (true or false).", valueName: "bool")) var declared: Bool?
         @Option(help: "How many reveal holders unlocked their keys.") var holders: Int?
@@ -140,8 +150,8 @@ struct PolicyCommand: ParsableCommand {
             var context: [String: PolicyValue] = [:]
             if let team { resource["team"] = .string(team) }
             if let criterion { resource["criterion"] = .string(criterion) }
-            if let stat { resource["stat"] = .string(stat) }
-            if let by { resource["by"] = .list(by.split(separator: ",").map { .string(String($0)) }) }
+            if let stat { resource["stat"] = .string(stat.rawValue) }
+            if let by { resource["by"] = .list(by.fields.map { .string($0) }) }
             if let minGroup { resource["min_group"] = .long(Int64(minGroup)) }
             if let declared { resource["declared"] = .bool(declared) }
             if let target { resource["target"] = .string(target) }
@@ -150,7 +160,7 @@ struct PolicyCommand: ParsableCommand {
             let vault = try global.openVault()
             let decision = try vault.explain(actor: try global.actorID(), action: action, round: round, resource: resource, context: context)
             if global.json {
-                Output.json(ExplainReport(decision))
+                Output.json(ExplainReport.json(decision))
             } else {
                 for line in ExplainReport.text(decision) { Output.line(line) }
             }
@@ -158,26 +168,21 @@ struct PolicyCommand: ParsableCommand {
     }
 }
 
-/// The machine form of `policy explain`.
-struct ExplainReport: Encodable {
-    struct Clause: Encodable { let kind: String; let line: Int; let result: String }
-    struct Statement: Encodable { let id: String; let effect: String; let satisfied: Bool; let clauses: [Clause] }
-    let decision: String
-    let determining: [String]
-    let policy_sha256: String
-    let errors: [String]
-    let statements: [Statement]
-
-    init(_ d: PolicyDecision) {
-        decision = d.allowed ? "allow" : "deny"
-        determining = d.determining
-        policy_sha256 = d.policySHA256
-        errors = d.errors.map { "\($0.policyID): \($0.message)" }
-        statements = d.traces.map { t in
-            Statement(id: t.id, effect: t.effect.rawValue, satisfied: t.satisfied, clauses: t.clauses.map {
-                Clause(kind: $0.kind.rawValue, line: $0.line, result: Self.describe($0.outcome))
-            })
-        }
+/// The text and machine forms of `policy explain`.
+enum ExplainReport {
+    static func json(_ d: PolicyDecision) -> JSONValue {
+        .object([
+            "decision": .string(d.allowed ? "allow" : "deny"),
+            "determining": .strings(d.determining),
+            "policy_sha256": .string(d.policySHA256),
+            "errors": .strings(d.errors.map { "\($0.policyID): \($0.message)" }),
+            "statements": .array(d.traces.map { t in
+                .object(["id": .string(t.id), "effect": .string(t.effect.rawValue), "satisfied": .bool(t.satisfied),
+                         "clauses": .array(t.clauses.map {
+                             .object(["kind": .string($0.kind.rawValue), "line": .int($0.line), "result": .string(describe($0.outcome))])
+                         })])
+            }),
+        ])
     }
 
     static func describe(_ o: PolicyTrace.Outcome) -> String {

@@ -24,22 +24,33 @@ struct RevealRun: ParsableCommand {
             A k-of-n round needs k holders to release the round key. Either here: the acting principal and co-holders named with --with, each with their passphrase from --with-passphrase-file ID=FILE, else $EVALVAULT_PASSPHRASE_<ID>, else a prompt. Or from their own machines: `reveal request` writes a signed request, each holder runs `evalvault approve FILE` and sends back an approval file, and `reveal --request FILE --approval FILE…` completes the reveal.
 
             Examples:
-              evalvault reveal --as chair --round 2025-R1 --stat mean --by team,criterion --with cm-1
-              evalvault reveal --as chair --round 2025-R1 --stat rank --advance 4 --with cm-1 --publish ranking.json
-              evalvault reveal request --as chair --round 2025-R1 --stat rank --advance 4 --out rank.req
-              evalvault reveal --as chair --request rank.req --approval cm-1.approval --publish ranking.json
+              evalvault reveal --as chair --round 2025-R1 --stat mean \\
+                  --by team,criterion --with cm-1
+              evalvault reveal --as chair --round 2025-R1 --stat rank --advance 4 \\
+                  --with cm-1 --publish ranking.json
+              evalvault reveal request --as chair --round 2025-R1 --stat rank \\
+                  --advance 4 --out rank.req
+              evalvault reveal --as chair --request rank.req \\
+                  --approval cm-1.approval --publish ranking.json
             """)
     @OptionGroup var global: GlobalOptions
-    @Option(help: "The round id.") var round: String?
+    @Option(help: ArgumentHelp("The round id.", valueName: "id"), completion: IDCompletion.rounds) var round: String?
     @OptionGroup var spec: RevealSpecOptions
-    @Option(help: "table, json or csv.") var format: String = "table"
+    @Option(help: "The output's form (--json is --format json).") var format: RevealFormat?
     @OptionGroup var holders: CoHolderOptions
-    @Option(help: ArgumentHelp("Complete the reveal asked in this request (from `reveal request`)…", valueName: "file")) var request: String?
-    @Option(help: ArgumentHelp("…with this holder's approval of it (repeatable).", valueName: "file")) var approval: [String] = []
-    @Option(help: "Also write a result statement signed by the chair to this file.") var publish: String?
+    @Option(help: ArgumentHelp("Complete the reveal asked in this request (from `reveal request`)…", valueName: "file"), completion: .file())
+    var request: String?
+    @Option(help: ArgumentHelp("…with this holder's approval of it (repeatable).", valueName: "file"), completion: .file()) var approval: [String] = []
+    @Option(help: ArgumentHelp("Also write a result statement signed by the chair to this file.", valueName: "file"), completion: .file())
+    var publish: String?
+    @OptionGroup var overwrite: ForceOption
+
+    /// `--format`, or json with `--json` (the two may be given together only when they agree).
+    var outputFormat: RevealFormat { global.json ? .json : format ?? .table }
 
     func validate() throws {
-        guard RevealFormat(rawValue: format) != nil else { throw ValidationError("--format must be table, json or csv") }
+        if global.json, let format, format != .json { throw ValidationError("--json prints the reveal as --format json; give one or the other") }
+        if overwrite.force && publish == nil { throw ValidationError("--force goes with --publish FILE") }
         if request != nil {
             guard round == nil, spec.isEmpty else { throw ValidationError("--request names the round and the reveal: give no --round, --stat, --by, --trim, --advance or --precision") }
         } else {
@@ -50,6 +61,9 @@ struct RevealRun: ParsableCommand {
     }
 
     func run() throws {
+        // Refused before the reveal: it is recorded in the audit log, and a result statement is
+        // never replaced by accident.
+        try Output.checkWritable(publish, force: overwrite.force, option: "--publish")
         let bar = Output.ProgressBar(label: "verifying")
         let outcome: RevealOutcome
         if let request {
@@ -60,7 +74,7 @@ struct RevealRun: ParsableCommand {
             let coHolders = try holders.authenticate(in: vault, target: "request", round: (try? RequestFile.parse(bytes, file: request))?.round, actor: actor)
             let outcomes = try vault.reveal(request: bytes, file: request,
                                             approvals: try approval.map { (try Files.read($0, what: "approval", limit: ApprovalFile.maxFileSize), $0) },
-                                            actor: actor, coHolders: coHolders, format: RevealFormat(rawValue: format)!, publish: publish != nil,
+                                            actor: actor, coHolders: coHolders, format: outputFormat, publish: publish != nil,
                                             progress: bar.update)
             bar.finish()
             for o in outcomes.dropLast() { FileHandle.standardOutput.write(Data(o.output)) }
@@ -69,14 +83,15 @@ struct RevealRun: ParsableCommand {
             let round = round!
             let (vault, actor) = try global.authenticate(action: "reveal", target: "round/\(round)")
             let coHolders = try holders.authenticate(in: vault, target: "round/\(round)", round: round, actor: actor)
-            outcome = try vault.reveal(spec.request(round: round, format: RevealFormat(rawValue: format)!), actor: actor, coHolders: coHolders,
+            outcome = try vault.reveal(spec.request(round: round, format: outputFormat), actor: actor, coHolders: coHolders,
                                        publish: publish != nil, progress: bar.update)
             bar.finish()
         }
         FileHandle.standardOutput.write(Data(outcome.output))
         if let publish, let statement = outcome.statement {
-            try Files.writeAtomically(statement, to: publish, mode: 0o644, overwrite: true)
-            Output.notice("wrote the signed result statement to \(publish)")
+            try Output.writeFile(statement, to: publish, force: overwrite.force, option: "--publish")
+            // Only under a table: after JSON or CSV on stdout a sentence would break the data.
+            if outputFormat == .table { Output.notice("wrote the signed result statement to \(publish)") }
         }
     }
 }
@@ -91,12 +106,14 @@ struct RevealRequestCommand: ParsableCommand {
             The round must be closed, and the reveal one the round declares. The request names the reveal, the round's manifest root, each holder's wrap of its key piece (so holders need no vault) and a one-time key for their pieces; nothing secret is kept. Each holder runs `evalvault approve FILE` and sends back an approval; then `reveal --request FILE --approval FILE…` completes it. The policy is asked now as it will be then (with every holder counted), so what it refuses whoever approves is refused at once.
 
             Example:
-              evalvault reveal request --as chair --round 2025-R1 --stat rank --advance 4 --out rank.req
+              evalvault reveal request --as chair --round 2025-R1 --stat rank \\
+                  --advance 4 --out rank.req
             """)
     @OptionGroup var global: GlobalOptions
-    @Option(help: "The round id.") var round: String
+    @Option(help: ArgumentHelp("The round id.", valueName: "id"), completion: IDCompletion.rounds) var round: String
     @OptionGroup var spec: RevealSpecOptions
-    @Option(help: ArgumentHelp("Where to write the request.", valueName: "file")) var out: String
+    @Option(help: ArgumentHelp("Where to write the request.", valueName: "file"), completion: .file()) var out: String
+    @OptionGroup var overwrite: ForceOption
 
     func validate() throws {
         guard spec.stat != nil else { throw ValidationError("give --stat") }
@@ -104,18 +121,24 @@ struct RevealRequestCommand: ParsableCommand {
     }
 
     func run() throws {
+        try Output.checkWritable(out, force: overwrite.force)
         let (vault, actor) = try global.authenticate(action: "reveal", target: "round/\(round)")
         let r = try vault.makeRevealRequest(spec.request(round: round, format: .table), actor: actor)
-        try Files.writeAtomically(r.bytes, to: out, mode: 0o644, overwrite: true)
-        Output.line("wrote the reveal request for \(r.reveals.map(\.reveal.description).joined(separator: "; ")) of round \(round) to \(out): manifest root \(Hex.encode(r.manifestRoot)); it needs \(r.threshold) of \(r.holders.map(\.rawValue).joined(separator: ", ")) to approve")
+        try Output.writeFile(r.bytes, to: out, force: overwrite.force)
+        if global.json {
+            Output.json(.object(["round": .string(round), "request": .string(out), "reveals": .array(r.reveals.map(\.reveal.canonicalJSON)),
+                                 "manifest_root": .string(Hex.encode(r.manifestRoot)), "threshold": .int(r.threshold), "holders": .ids(r.holders),
+                                 "fingerprint": .string(actor.principal.publicKeys.fingerprint.description)]))
+        }
+        Output.notice("wrote the reveal request for \(r.reveals.map(\.reveal.description).joined(separator: "; ")) of round \(round) to \(out): manifest root \(Hex.encode(r.manifestRoot)); it needs \(r.threshold) of \(r.holders.map(\.rawValue).joined(separator: ", ")) to approve")
         Output.notice("each holder runs `evalvault approve \((out as NSString).lastPathComponent) --as ID --key KEY --out ID.approval` and compares your fingerprint \(actor.principal.publicKeys.fingerprint) by voice; then: evalvault reveal --request \(out) --approval FILE…")
     }
 }
 
 /// What a reveal asks for: statistic, grouping, and the options some statistics take.
 struct RevealSpecOptions: ParsableArguments {
-    @Option(help: "The statistic.") var stat: String?
-    @Option(help: "team or team,criterion (default team).") var by: String?
+    @Option(help: "The statistic.") var stat: Statistic?
+    @Option(help: "The grouping (default team).") var by: Grouping?
     @Option(help: "trimmed_mean: the fraction dropped at each end (default: one score each end).") var trim: String?
     @Option(help: "rank: mark the top N as advancing.") var advance: Int?
     @Option(help: "Decimal places (0-6, default 2).") var precision: Int?
@@ -123,25 +146,20 @@ struct RevealSpecOptions: ParsableArguments {
     var isEmpty: Bool { stat == nil && by == nil && trim == nil && advance == nil && precision == nil }
 
     func check() throws {
-        guard let stat, Statistic(rawValue: stat) != nil else {
-            throw ValidationError("--stat must be one of \(Statistic.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        guard (by ?? "team").split(separator: ",").allSatisfy({ ["team", "criterion", "evaluator"].contains($0) }) else {
-            throw ValidationError("--by takes team, criterion or evaluator, comma-separated")
-        }
+        guard let stat else { throw ValidationError("give --stat") }
         guard (0...6).contains(precision ?? 2) else { throw ValidationError("--precision must be 0 to 6") }
         if let trim {
-            guard stat == "trimmed_mean" else { throw ValidationError("--trim goes with --stat trimmed_mean") }
+            guard stat == .trimmedMean else { throw ValidationError("--trim goes with --stat trimmed_mean") }
             guard let f = Fixed(trim), f.micros >= 0, f.micros < Fixed.scale / 2 else { throw ValidationError("--trim must be a fraction from 0 to below 0.5") }
         }
         if let advance {
-            guard stat == "rank" else { throw ValidationError("--advance goes with --stat rank") }
+            guard stat == .rank else { throw ValidationError("--advance goes with --stat rank") }
             guard advance >= 0 else { throw ValidationError("--advance must not be negative") }
         }
     }
 
     func request(round: String, format: RevealFormat) -> RevealRequest {
-        RevealRequest(round: round, stat: Statistic(rawValue: stat!)!, by: (by ?? "team").split(separator: ",").map(String.init),
+        RevealRequest(round: round, stat: stat!, by: (by ?? .team).fields,
                       trim: trim.flatMap(Fixed.init), advance: advance, precision: precision ?? DeclaredReveal.defaultPrecision, format: format)
     }
 }
@@ -158,12 +176,20 @@ struct VerifyResultCommand: ParsableCommand {
               evalvault verify-result ranking.json --chair-pub chair.pub
             """)
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The result statement (from reveal --publish).") var file: String
+    @Argument(help: "The result statement (from reveal --publish).", completion: .file(extensions: ["json"])) var file: String
     @OptionGroup var pin: ChairPinOptions
 
     func run() throws {
         let v = try ResultStatement.verify(try Files.read(file, what: "result statement", limit: ResultStatement.maxFileSize),
                                            expectedChair: try pin.pin())
+        if global.json {
+            // The groups as the statement holds them: n and rank numbers, values decimal strings.
+            Output.json(.object(["ok": .bool(true), "vault": .string(v.vault), "round": .string(v.round), "stat": .string(v.stat),
+                                 "groups": .array(v.groups), "chair": .string(v.chair), "chair_fingerprint": .string(v.chairFingerprint.description),
+                                 "policy_sha256": .string(v.policySHA256), "checkpoint": .object(["size": .int(v.checkpointSize)]),
+                                 "entry": .int(v.entryIndex), "manifest_root": .string(v.manifestRoot)]))
+            return
+        }
         Output.line("ok: \(v.stat) of round \(v.round), \(v.groups.count) groups, signed by chair \(v.chair) (fingerprint \(v.chairFingerprint))")
         Output.line("policy sha256 \(v.policySHA256); audit checkpoint at \(v.checkpointSize) entries")
         for g in v.groups {
@@ -183,7 +209,8 @@ struct VerifyResultCommand: ParsableCommand {
 
 /// `--chair-pub FILE` or `--fingerprint FP`: the chair key a verifier expects, from out of band.
 struct ChairPinOptions: ParsableArguments {
-    @Option(name: .customLong("chair-pub"), help: ArgumentHelp("The chair's .pub file: the statement must be signed by it.", valueName: "file"))
+    @Option(name: .customLong("chair-pub"), help: ArgumentHelp("The chair's .pub file: the statement must be signed by it.", valueName: "file"),
+            completion: .file(extensions: ["pub"]))
     var chairPub: String?
     @Option(help: ArgumentHelp("The chair's fingerprint (as `evalvault keygen` printed it).", valueName: "fp")) var fingerprint: String?
 

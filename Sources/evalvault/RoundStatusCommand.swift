@@ -18,21 +18,7 @@ extension RoundCommand {
         @Argument(help: "The round id.") var id: String
         @Flag(help: "List only who still owes places, and how many.") var missing = false
 
-        struct EvaluatorRow: Encodable {
-            let id: String; let enabled: Bool; let expected: Int; let sealed_at_least: Int; let sealed_at_most: Int
-            let batches: Int; let scores: Int; let done: Bool
-        }
-        struct TeamRow: Encodable { let team: String; let evaluators: Int; let expected: Int; let sealed_at_least: Int; let sealed_at_most: Int }
-        struct Report: Encodable {
-            let round: String; let state: String; let criteria: Int; let expected: Int; let sealed_at_least: Int; let sealed_at_most: Int
-            let evaluators: [EvaluatorRow]; let teams: [TeamRow]
-        }
-        struct MissingRow: Encodable {
-            let id: String; let enabled: Bool; let expected: Int; let owes_at_least: Int; let owes_at_most: Int
-            /// The teams it owes places for, when the log shows it has sealed nothing.
-            let teams: [String]?
-        }
-        struct MissingReport: Encodable { let round: String; let state: String; let missing: [MissingRow] }
+        static func int(_ n: Int) -> JSONValue { .integer(Int64(n)) }
 
         static func range(_ low: Int, _ high: Int) -> String { low == high ? String(low) : "\(low)-\(high)" }
 
@@ -41,13 +27,19 @@ extension RoundCommand {
             let s = try vault.roundStatus(id, actor: actor)
             if missing { return printMissing(s) }
             if global.json {
-                Output.json(Report(round: s.round, state: s.state.rawValue, criteria: s.criteria, expected: s.expected,
-                                   sealed_at_least: s.sealedAtLeast, sealed_at_most: s.sealedAtMost,
-                                   evaluators: s.evaluators.map { EvaluatorRow(id: $0.id.rawValue, enabled: $0.enabled, expected: $0.expected,
-                                                                               sealed_at_least: $0.sealedAtLeast, sealed_at_most: $0.sealedAtMost,
-                                                                               batches: $0.batches, scores: $0.scores, done: $0.done) },
-                                   teams: s.teams.map { TeamRow(team: $0.team, evaluators: $0.evaluators, expected: $0.expected,
-                                                                sealed_at_least: $0.sealedAtLeast, sealed_at_most: $0.sealedAtMost) }))
+                Output.json(.object([
+                    "round": .string(s.round), "state": .string(s.state.rawValue), "criteria": Self.int(s.criteria), "expected": Self.int(s.expected),
+                    "sealed_at_least": Self.int(s.sealedAtLeast), "sealed_at_most": Self.int(s.sealedAtMost),
+                    "evaluators": .array(s.evaluators.map { e in .object([
+                        "id": .string(e.id.rawValue), "enabled": .bool(e.enabled), "expected": Self.int(e.expected),
+                        "sealed_at_least": Self.int(e.sealedAtLeast), "sealed_at_most": Self.int(e.sealedAtMost),
+                        "batches": Self.int(e.batches), "scores": Self.int(e.scores), "done": .bool(e.done),
+                    ]) }),
+                    "teams": .array(s.teams.map { t in .object([
+                        "team": .string(t.team), "evaluators": Self.int(t.evaluators), "expected": Self.int(t.expected),
+                        "sealed_at_least": Self.int(t.sealedAtLeast), "sealed_at_most": Self.int(t.sealedAtMost),
+                    ]) }),
+                ]))
                 return
             }
             guard !s.evaluators.isEmpty else {
@@ -73,27 +65,35 @@ extension RoundCommand {
         }
 
         func printMissing(_ s: RoundStatus) {
-            let rows = s.missing.map { e in
-                MissingRow(id: e.id.rawValue, enabled: e.enabled, expected: e.expected, owes_at_least: e.owesAtLeast, owes_at_most: e.owesAtMost,
-                           teams: e.batches == 0 ? e.teams : nil)
+            if global.json {
+                Output.json(.object([
+                    "round": .string(s.round), "state": .string(s.state.rawValue),
+                    "missing": .array(s.missing.map { e in
+                        var o: [String: JSONValue] = ["id": .string(e.id.rawValue), "enabled": .bool(e.enabled), "expected": Self.int(e.expected),
+                                                      "owes_at_least": Self.int(e.owesAtLeast), "owes_at_most": Self.int(e.owesAtMost)]
+                        // The teams it owes places for, when the log shows it has sealed nothing.
+                        if e.batches == 0 { o["teams"] = .array(e.teams.map { .string($0) }) }
+                        return .object(o)
+                    }),
+                ]))
+                return
             }
-            if global.json { Output.json(MissingReport(round: s.round, state: s.state.rawValue, missing: rows)); return }
             guard !s.evaluators.isEmpty else {
                 Output.line("round \(s.round) (\(s.state.rawValue)): no panel yet; it is fixed when the round opens")
                 return
             }
-            guard !rows.isEmpty else {
+            guard !s.missing.isEmpty else {
                 Output.line("round \(s.round) (\(s.state.rawValue)): every evaluator on the panel has sealed every place it owes")
                 return
             }
-            for (r, e) in zip(rows, s.missing) {
-                let disabled = r.enabled ? "" : " (disabled)"
-                if let teams = r.teams {
-                    Output.line("\(r.id)\(disabled) owes all \(r.expected) places: nothing sealed yet (teams \(teams.joined(separator: ", ")), \(s.criteria) criteria each)")
-                } else if r.owes_at_least == r.owes_at_most {
-                    Output.line("\(r.id)\(disabled) owes \(r.owes_at_most) of \(r.expected) places")
+            for e in s.missing {
+                let disabled = e.enabled ? "" : " (disabled)"
+                if e.batches == 0 {
+                    Output.line("\(e.id)\(disabled) owes all \(e.expected) places: nothing sealed yet (teams \(e.teams.joined(separator: ", ")), \(s.criteria) criteria each)")
+                } else if e.owesAtLeast == e.owesAtMost {
+                    Output.line("\(e.id)\(disabled) owes \(e.owesAtMost) of \(e.expected) places")
                 } else {
-                    Output.line("\(r.id)\(disabled) owes \(r.owes_at_least == 0 ? "up to \(r.owes_at_most)" : "\(r.owes_at_least) to \(r.owes_at_most)") of \(r.expected) places (its \(e.scores) scores in \(e.batches) batches may re-seal some)")
+                    Output.line("\(e.id)\(disabled) owes \(e.owesAtLeast == 0 ? "up to \(e.owesAtMost)" : "\(e.owesAtLeast) to \(e.owesAtMost)") of \(e.expected) places (its \(e.scores) scores in \(e.batches) batches may re-seal some)")
                 }
             }
         }

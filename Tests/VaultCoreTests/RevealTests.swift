@@ -157,7 +157,9 @@ struct RevealTests {
             #expect(!s.blob(0).contains(bytes: Array("75.12".utf8)))
         }
         let json = String(decoding: try Self.reveal(f, .mean).output, as: UTF8.self)
-        #expect(json.hasPrefix(#"{"round":"R1","stat":"mean","by":["team"],"groups":[{"team":"naver-cloud","n":4,"value":"#))
+        // RFC 8785, the one JSON form: members sorted, n a number, the value a decimal string.
+        #expect(json.hasPrefix(#"{"by":["team"],"groups":[{"n":4,"team":"naver-cloud","value":""#))
+        #expect(json.hasSuffix(#"],"round":"R1","stat":"mean"}"# + "\n"))
     }
 
     @Test("default policy: before close, by evaluator, min/max/stddev (undeclared), and a cell of 2 are denied, printing nothing")

@@ -18,6 +18,7 @@ import Testing
 ///     truncate PATH LENGTH
 ///     cp FROM TO / rm PATH      copy a file or folder over TO (restoring an old copy); remove one
 ///     absent TEXT PATH          TEXT occurs in no file under PATH
+///     grep REGEX PATH           the file's text matches (`! grep REGEX PATH`: does not)
 ///     -- NAME --                the lines up to the next `-- X --` are written to $WORK/NAME first
 ///
 /// Words are split on spaces; '...' and "..." quote. `$WORK` is the scenario's folder, `$REPO`
@@ -157,6 +158,13 @@ struct Scenario {
                     data = n < 0 ? Array(data.dropLast(-n)) : Array(data.prefix(n))  // negative: drop that many bytes at the end
                 }
                 try Data(data).write(to: URL(fileURLWithPath: path(words[1])))
+            case "grep":
+                guard words.count == 3 else { throw fail("grep takes a quoted pattern and a path") }
+                let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path(words[2]))), as: UTF8.self)
+                let re = try NSRegularExpression(pattern: words[1], options: [.anchorsMatchLines])
+                if (re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil) == negate {
+                    throw fail("\(words[2]) \(negate ? "matches" : "does not match") /\(words[1])/:\n\(text.prefix(2000))")
+                }
             case "absent":
                 let needle = Array(words[1].utf8)
                 let root = path(words[2])

@@ -4,16 +4,22 @@ import Testing
 import VaultCore
 import VaultCrypto
 
-/// What a person at a terminal sees: the no-echo passphrase prompt (asked twice for a new key)
-/// and the progress bars. Run through a real pseudo-terminal (Tests/tools/tty_run.py).
+/// What a person at a terminal sees: the no-echo passphrase prompt (asked twice for a new key,
+/// three tries for an existing one, the terminal restored on ^C) and the progress bars. Run
+/// through a real pseudo-terminal (Tests/tools/tty_run.py).
 @Suite("On a terminal", .serialized)
 struct TerminalTests {
     static let driver = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("tools/tty_run.py").path
 
-    struct Run: Decodable { let status: Int32; let output: String }
+    struct Run: Decodable {
+        let status: Int32
+        let output: String
+        /// Whether the terminal echoes input once the command has ended.
+        let echo: Bool
+    }
 
-    static func run(_ args: [String], answers: [[String]], env: [String: String] = [:], in dir: String) throws -> Run {
+    static func run(_ args: [String], answers: [[Any]], env: [String: String] = [:], in dir: String) throws -> Run {
         let json = String(decoding: try JSONSerialization.data(withJSONObject: answers), as: UTF8.self)
         var environment = Subprocess.baseEnvironment
         for (k, v) in env { environment[k] = v }
@@ -97,5 +103,68 @@ struct TerminalTests {
         let yes = try approve("y", out: dir.path + "/cm-1.approval")
         #expect(yes.status == 0 && yes.output.contains("approved the open request for round R as cm-1"), "\(yes.output)")
         try cli(["round", "open", "R", "--as", "chair", "--request", dir.path + "/open.req", "--approval", dir.path + "/cm-1.approval"])
+    }
+
+    /// A vault whose chair's passphrase is `right`, made without a terminal.
+    static func vault(in dir: String) throws -> [String: String] {
+        var base = Subprocess.baseEnvironment
+        base["EVALVAULT_DIR"] = dir + "/v"
+        base["EVALVAULT_STATE"] = dir + "/state"
+        base["EVALVAULT_PASSPHRASE"] = "right"
+        let r = try Subprocess.run(Subprocess.evalvaultPath, ["init", "--chair", "chair", "--kdf-cost", "10"], environment: base, directory: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        return base
+    }
+
+    @Test("a wrong passphrase at the prompt is asked again, three tries in all; each wrong try is audited")
+    func threeTries() throws {
+        let dir = TemporaryFolder("evalvault-tty")
+        var base = try Self.vault(in: dir.path)
+        let env = ["EVALVAULT_DIR": dir.path + "/v", "EVALVAULT_STATE": dir.path + "/state"]
+        let third = try Self.run(["audit", "checkpoint", "--as", "chair"],
+                                 answers: [["Passphrase for chair", "wrong one"], ["Wrong passphrase; try 2 of 3. Passphrase for chair", "wrong two"],
+                                           ["Wrong passphrase; try 3 of 3. Passphrase for chair", "right"]], env: env, in: dir.path)
+        #expect(third.status == 0 && third.output.contains("evalvault/"), "\(third.output)")
+        #expect(!third.output.contains("wrong one") && !third.output.contains("right\r"), "a passphrase was echoed")
+        let never = try Self.run(["audit", "checkpoint", "--as", "chair"],
+                                 answers: [["Passphrase for chair", "a"], ["try 2 of 3", "b"], ["try 3 of 3", "c"], ["try 4", "right"]], env: env, in: dir.path)
+        #expect(never.status == 77 && never.output.contains("evalvault: authentication failed: wrong passphrase for"), "\(never.output)")
+        #expect(!never.output.contains("try 4"))
+        // Five wrong tries, five audit entries, as a wrong passphrase from a file makes one.
+        base["EVALVAULT_PASSPHRASE"] = "right"
+        let export = try Subprocess.run(Subprocess.evalvaultPath, ["audit", "export", "--as", "chair"], environment: base, directory: dir.path)
+        #expect(export.status == 0)
+        #expect(export.stdout.components(separatedBy: #""reason":"wrong passphrase""#).count - 1 == 5, "\(export.stdout)")
+    }
+
+    @Test("a wrong passphrase from the environment or a file fails at once, with no prompt")
+    func noRetryWithoutPrompt() throws {
+        let dir = TemporaryFolder("evalvault-tty")
+        _ = try Self.vault(in: dir.path)
+        try Data("wrong\n".utf8).write(to: URL(fileURLWithPath: dir.path + "/pw"))
+        let env = ["EVALVAULT_DIR": dir.path + "/v", "EVALVAULT_STATE": dir.path + "/state"]
+        for (args, extra) in [([String](), ["EVALVAULT_PASSPHRASE": "wrong"]), (["--passphrase-file", dir.path + "/pw"], [:])] {
+            let r = try Self.run(["audit", "checkpoint", "--as", "chair"] + args, answers: [["Passphrase for", "right"]],
+                                 env: env.merging(extra) { $1 }, in: dir.path)
+            #expect(r.status == 77 && r.output.contains("authentication failed: wrong passphrase"), "\(r.output)")
+            #expect(!r.output.contains("Passphrase for"), "asked on the terminal: \(r.output)")
+        }
+    }
+
+    @Test("^C at the no-echo prompt ends the command and leaves the terminal echoing")
+    func interruptRestoresEcho() throws {
+        let dir = TemporaryFolder("evalvault-tty")
+        let r = try Self.run(["keygen", "--out", dir.path + "/k", "--kdf-cost", "10"], answers: [["Passphrase for", "\u{3}", false]], in: dir.path)
+        #expect(r.status == -SIGINT, "\(r.status): \(r.output)")
+        #expect(r.echo, "echo left off after ^C: \(r.output)")
+        #expect(!Files.exists(dir.path + "/k.key"))
+        // At the second prompt too, and for an existing key's prompt.
+        let again = try Self.run(["keygen", "--out", dir.path + "/k", "--kdf-cost", "10"],
+                                 answers: [["Passphrase for", "one"], ["Repeat the passphrase", "\u{3}", false]], in: dir.path)
+        #expect(again.status == -SIGINT && again.echo, "\(again.output)")
+        _ = try Self.vault(in: dir.path)
+        let login = try Self.run(["audit", "checkpoint", "--as", "chair"], answers: [["Passphrase for chair", "wrong"], ["try 2 of 3", "\u{3}", false]],
+                                 env: ["EVALVAULT_DIR": dir.path + "/v", "EVALVAULT_STATE": dir.path + "/state"], in: dir.path)
+        #expect(login.status == -SIGINT && login.echo, "\(login.output)")
     }
 }

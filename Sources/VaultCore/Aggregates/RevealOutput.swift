@@ -1,5 +1,6 @@
 /// The printed forms of a reveal (design: Aggregates). Each is a pure function of the result, so the same
-/// closed round gives the same bytes every time; the audit entry records their SHA-256.
+/// closed round gives the same bytes every time; the audit entry records their SHA-256. The three
+/// use the same names: `team`, `criterion`, `n`, `value`, `rank`, `tie`, `advance`.
 public enum RevealFormat: String, Sendable, CaseIterable { case table, json, csv }
 
 extension AggregateResult {
@@ -8,7 +9,10 @@ extension AggregateResult {
 
     public func render(_ format: RevealFormat) -> [UInt8] {
         switch format {
-        case .json: return CanonicalJSONish.render(self)
+        case .json:
+            // The one way EvalVault writes JSON (RFC 8785), as for the result statement's groups.
+            return CanonicalJSON.encode(.object(["round": .string(round), "stat": .string(stat.rawValue),
+                                                 "by": .array(by.map { .string($0) }), "groups": groupsJSON])) + [0x0A]
         case .csv:
             var header = ["team"]
             if hasCriterion { header.append("criterion") }
@@ -26,7 +30,7 @@ extension AggregateResult {
         case .table:
             var header = isRank ? ["rank", "team"] : ["team"]
             if hasCriterion { header.append("criterion") }
-            header += ["n", isRank ? Statistic.weightedTotal.rawValue : stat.rawValue]
+            header += ["n", "value"]  // the statistic is named in the title line
             if isRank && groups.first?.advance != nil { header.append("advance") }
             let rows: [[String]] = groups.map { g in
                 var r = isRank ? [String(g.rank ?? 0) + (g.tie ? "=" : ""), g.team] : [g.team]
@@ -44,7 +48,7 @@ extension AggregateResult {
                         : c.padding(toLength: widths[i], withPad: " ", startingAt: 0)
                 }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
             }
-            var out = "round \(round), \(stat.rawValue) by \(by.joined(separator: ", "))\n"
+            var out = "round \(round), \(stat.rawValue) by \(by.joined(separator: ", "))\(isRank ? " (value: the weighted total)" : "")\n"
             out += ([line(header)] + rows.map(line)).joined(separator: "\n") + "\n"
             if rows.contains(where: { $0[0].hasSuffix("=") }) { out += "= tied with another team; ties are broken by team id\n" }
             return Array(out.utf8)
@@ -60,24 +64,5 @@ extension AggregateResult {
             if let a = g.advance { o["advance"] = .bool(a) }
             return .object(o)
         })
-    }
-}
-
-/// design: Aggregates's JSON: one object with round, stat, by, groups — written in that order (the
-/// order the design shows), each group's members in a fixed order too, so the bytes are stable.
-enum CanonicalJSONish {
-    static func render(_ r: AggregateResult) -> [UInt8] {
-        func s(_ v: String) -> String { CanonicalJSON.string(.string(v)) }
-        var out = "{\"round\":\(s(r.round)),\"stat\":\(s(r.stat.rawValue)),\"by\":[\(r.by.map(s).joined(separator: ","))],\"groups\":["
-        out += r.groups.map { g in
-            var parts = ["\"team\":\(s(g.team))"]
-            if let c = g.criterion { parts.append("\"criterion\":\(s(c))") }
-            parts += ["\"n\":\(g.n)", "\"value\":\(s(g.value))"]
-            if let rank = g.rank { parts.append("\"rank\":\(rank)"); parts.append("\"tie\":\(g.tie)") }
-            if let a = g.advance { parts.append("\"advance\":\(a)") }
-            return "{" + parts.joined(separator: ",") + "}"
-        }.joined(separator: ",")
-        out += "]}\n"
-        return Array(out.utf8)
     }
 }

@@ -30,7 +30,12 @@ extension Vault {
         let keys: PrivateKeys
         do {
             try KeyFile.checkPermissions(path: path)
-            keys = try KeyFile.load(path: path, passphrase: try passphrase.read())
+            // A wrong passphrase typed at the terminal is asked again (three tries); each wrong
+            // try is recorded, as a wrong passphrase from a file is, the last by the catch below.
+            keys = try passphrase.unlock({ try KeyFile.load(path: path, passphrase: $0) }, failedTry: { error in
+                let recorded = fail("wrong passphrase", error)
+                if recorded != error { throw recorded }
+            })
         } catch let error as VaultError {
             let reason = switch error {
             case .authenticationFailed: "wrong passphrase"

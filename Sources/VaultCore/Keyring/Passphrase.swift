@@ -39,8 +39,36 @@ public struct PassphraseSource: Sendable {
 
     static let maxLength = 1024
 
+    /// How many times a passphrase typed at the terminal may be wrong before the command fails.
+    public static let tries = 3
+
+    /// True when the passphrase will be asked on the terminal (no file, no environment variable).
+    public var isPrompted: Bool { file == nil && getenv(environmentVariable) == nil }
+
+    /// Opens something with the passphrase (a key file), asking again when it is wrong — three
+    /// tries in all, as sudo and gpg allow — but only when it is typed at the terminal: a
+    /// passphrase from a file or the environment would be wrong again, so it fails at once (77).
+    /// `failedTry` runs for each wrong try that is asked again (the caller audits it); the last
+    /// one is thrown to the caller.
+    public func unlock<T>(_ open: (SecureBytes) throws -> T, failedTry: (VaultError) throws -> Void = { _ in }) throws -> T {
+        let prompted = isPrompted
+        var attempt = 1
+        while true {
+            let passphrase = try read(attempt: attempt)
+            do {
+                return try open(passphrase)
+            } catch let error as VaultError {
+                guard case .authenticationFailed = error, prompted, attempt < Self.tries else { throw error }
+                try failedTry(error)
+                attempt += 1
+            }
+        }
+    }
+
     /// Reads the passphrase. With `confirm`, a terminal prompt asks twice (for a new key).
-    public func read(confirm: Bool = false) throws -> SecureBytes {
+    public func read(confirm: Bool = false) throws -> SecureBytes { try read(confirm: confirm, attempt: 1) }
+
+    func read(confirm: Bool = false, attempt: Int) throws -> SecureBytes {
         let value: SecureBytes
         if let file {
             value = try Self.readFile(file)
@@ -48,7 +76,8 @@ public struct PassphraseSource: Sendable {
             let n = strlen(env)
             value = SecureBytes(count: n) { $0.copyMemory(from: UnsafeRawBufferPointer(start: env, count: n)) }
         } else {
-            value = try Self.prompt("Passphrase for \(subject): ", noTerminal: noTerminalMessage)
+            let again = attempt > 1 ? "Wrong passphrase; try \(attempt) of \(Self.tries). " : ""
+            value = try Self.prompt(again + "Passphrase for \(subject): ", noTerminal: noTerminalMessage)
             if confirm {
                 let again = try Self.prompt("Repeat the passphrase for \(subject): ", noTerminal: noTerminalMessage)
                 guard again.constantTimeEquals(value) else { throw VaultError.usage("the two passphrases did not match") }
@@ -97,20 +126,27 @@ public struct PassphraseSource: Sendable {
     }
 
     /// Prompts on /dev/tty with echo off. Without a controlling terminal this fails at once with
-    /// `noTerminal`.
+    /// `noTerminal`. The terminal's settings are put back on every way out: on return and on a
+    /// thrown error (`defer`), and on ^C, ^\, a hangup or a kill while it waits (`TerminalGuard`),
+    /// so echo is never left off in the person's shell.
     static func prompt(_ text: String, noTerminal: String) throws -> SecureBytes {
         let fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
         guard fd >= 0 else { throw VaultError.usage(noTerminal) }
         defer { close(fd) }
         var saved = termios()
         let hasTermios = tcgetattr(fd, &saved) == 0
+        var guarded: TerminalGuard?
         if hasTermios {
+            guarded = TerminalGuard(fd: fd, saved: saved)
             var quiet = saved
             quiet.c_lflag &= ~tcflag_t(ECHO)
             quiet.c_lflag |= tcflag_t(ECHONL)
             _ = tcsetattr(fd, TCSAFLUSH, &quiet)
         }
-        defer { if hasTermios { _ = tcsetattr(fd, TCSAFLUSH, &saved) } }
+        defer {
+            if hasTermios { _ = tcsetattr(fd, TCSAFLUSH, &saved) }
+            guarded?.release()
+        }
         // The prompt comes only after echo is off and earlier type-ahead is flushed (as
         // readpassphrase does): a reply typed as soon as the prompt shows is never discarded.
         _ = text.withCString { write(fd, $0, strlen($0)) }
@@ -129,4 +165,62 @@ public struct PassphraseSource: Sendable {
         guard sawNewline || length > 0 else { throw VaultError.usage("no passphrase was entered") }
         return buffer.slice(0..<length)
     }
+}
+
+/// Puts a terminal's saved settings back if the process is killed by a signal while a no-echo
+/// prompt waits (^C, ^\, a hangup, a kill): the handler restores them, then lets the signal do
+/// what it would have done (the shell sees the usual status, 130 for ^C). As readpassphrase(3)
+/// does. A signal the process was started ignoring stays ignored (it cannot end the prompt).
+/// Only one prompt reads at a time (commands are single-threaded), so one slot suffices.
+struct TerminalGuard {
+    static let signals = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+    var previous: [(signal: Int32, action: sigaction)] = []
+
+    init(fd: Int32, saved: termios) {
+        guardedTerminal = fd
+        guardedSettings = saved
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = restoreTerminalAndReraise
+        sigemptyset(&action.sa_mask)
+        for signal in Self.signals {
+            var old = sigaction()
+            guard sigaction(signal, nil, &old) == 0, !Self.isIgnored(old) else { continue }
+            sigaction(signal, &action, nil)
+            previous.append((signal, old))
+        }
+    }
+
+    /// SIG_IGN is a sentinel address, not a function: compared as a word.
+    static func isIgnored(_ action: sigaction) -> Bool {
+        var handler = action.__sigaction_handler
+        return withUnsafeBytes(of: &handler) { $0.load(as: UInt.self) } == UInt(bitPattern: unsafeBitCast(SIG_IGN, to: Int.self))
+    }
+
+    /// Puts the earlier handlers back, once the terminal is restored.
+    func release() {
+        for (signal, old) in previous {
+            var old = old
+            sigaction(signal, &old, nil)
+        }
+        guardedTerminal = -1
+    }
+}
+
+// Read by the signal handler, which can capture nothing: set before the handler is installed and
+// cleared after it is removed, on the one thread that prompts.
+nonisolated(unsafe) private var guardedTerminal: Int32 = -1
+nonisolated(unsafe) private var guardedSettings = termios()
+
+/// Async-signal-safe: tcsetattr, write, sigaction and raise only.
+private func restoreTerminalAndReraise(_ signal: Int32) {
+    if guardedTerminal >= 0 {
+        _ = tcsetattr(guardedTerminal, TCSAFLUSH, &guardedSettings)
+        var newline: UInt8 = 0x0A  // the prompt's line was never ended
+        _ = write(guardedTerminal, &newline, 1)
+    }
+    var fallback = sigaction()
+    fallback.__sigaction_handler.sa_handler = SIG_DFL
+    sigemptyset(&fallback.sa_mask)
+    sigaction(signal, &fallback, nil)
+    raise(signal)
 }

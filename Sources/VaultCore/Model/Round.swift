@@ -93,7 +93,7 @@ public struct DeclaredReveal: Sendable, Equatable {
         return s
     }
 
-    var canonicalJSON: JSONValue {
+    public var canonicalJSON: JSONValue {
         var o: [String: JSONValue] = ["stat": .string(stat.rawValue), "by": .array(by.map { .string($0) }),
                                       "precision": .integer(Int64(precision))]
         if let advance { o["advance"] = .integer(Int64(advance)) }

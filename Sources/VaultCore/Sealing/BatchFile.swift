@@ -87,8 +87,9 @@ extension RoundDescriptor {
     /// every score is checked against the grid and the evaluator's declared conflicts, and the
     /// round's policy is asked for each place, as `seal --dir` does. The file is written under a
     /// temporary name and appears at `out` only when whole and signed; the receipt is kept in
-    /// the state folder. The vault checks all of it again when the chair imports the file.
-    public func seal(_ sheet: ScoreSheet, evaluator: PrincipalID, keys: PrivateKeys, out: String, client: ClientState,
+    /// the state folder. The vault checks all of it again when the chair imports the file. An
+    /// existing file at `out` is replaced only with `overwrite` (the CLI's `--force`).
+    public func seal(_ sheet: ScoreSheet, evaluator: PrincipalID, keys: PrivateKeys, out: String, overwrite: Bool = false, client: ClientState,
                      progress: ((Int, Int) -> Void)? = nil) throws -> OfflineSeal {
         let pinned = try pin(in: client)
         guard let member = members[evaluator.rawValue] else {
@@ -97,7 +98,7 @@ extension RoundDescriptor {
         guard member.signing == keys.publicKeys.signing.rawRepresentation else {
             throw VaultError.authenticationFailed("this key file is not the key enrolled for \(evaluator) in vault \(vault)")
         }
-        if Files.exists(out) { throw VaultError.usage("\(out) already exists; refusing to overwrite it") }
+        if !overwrite && Files.exists(out) { throw VaultError.usage("\(out) already exists; refusing to overwrite it") }
         let principal = Principal(id: evaluator, role: .evaluator, publicKeys: keys.publicKeys, identityCiphertext: nil,
                                   conflicts: member.conflicts, enabled: true, version: 1)
         let file = try Files.AtomicWriter(path: out, mode: 0o644)
@@ -114,7 +115,7 @@ extension RoundDescriptor {
         try sealer.checkConflict()
         let sealed = try sealer.finish(signer: keys.signing)
         try file.write(sealed.trailer)
-        try file.commit(overwrite: false)
+        try file.commit(overwrite: overwrite)
         let receipt = Receipt(vault: vault, round: round.id, batch: sealed.header.batchName, digest: Hex.encode(sealed.digest),
                               evaluator: evaluator.rawValue, scores: sealed.count, seq: nil, leafHash: nil)
         let path = try client.saveReceipt(receipt)

@@ -162,3 +162,19 @@ extension ClientState {
         ])) + [0x0A], to: approvalsFile(vault), mode: 0o600, overwrite: true)
     }
 }
+
+// MARK: Ids for shell completion
+
+extension ClientState {
+    /// The ids of one kind of object (`.round`, `.principal`) in the vault a folder held when
+    /// this client last opened it, from the log as this client verified it then; deleted objects
+    /// left out; sorted. Empty when the client does not know the folder or its state is
+    /// unreadable. Why from the state folder and not vault.db: shell completion runs on every TAB
+    /// press with no passphrase, and must not append audit entries, pin a chair key without
+    /// showing its fingerprint, or wait on a busy vault; it reads the same verified log heads a
+    /// command checks every row against, and writes nothing.
+    public func knownIDs(_ kind: ObjectRecord.Kind, inVaultAt folder: String) -> [String] {
+        guard let vaultID = try? folders()[Self.key(folder)], let state = try? load(vaultID: vaultID) else { return [] }
+        return state.heads.values.filter { $0.kind == kind && !$0.deleted }.map(\.id).sorted()
+    }
+}

@@ -63,10 +63,14 @@ public enum CanonicalJSON {
         }
     }
 
-    static func writeString(_ s: String, into out: inout [UInt8]) {
+    static func writeString(_ s: String, into out: inout [UInt8]) { appendString(s.utf8, to: &out) }
+
+    /// Appends UTF-8 bytes as a JSON string, escaped as `encode` escapes strings: for a secret
+    /// that is printed but never made a Swift `String` (a revealed identity).
+    public static func appendString(_ utf8: some Sequence<UInt8>, to out: inout [UInt8]) {
         let hex = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
+        for b in utf8 {
             switch b {
             case 0x22: out += [0x5C, 0x22]
             case 0x5C: out += [0x5C, 0x5C]
