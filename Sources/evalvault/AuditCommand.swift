@@ -59,7 +59,7 @@ struct AuditCommand: ParsableCommand {
                   evalvault audit verify --proof entry-12.json
                 """)
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The exported JSON Lines file.") var file: String?
+        @Argument(help: "The exported JSON Lines file (- reads standard input).") var file: String?
         @Option(help: "An older checkpoint note the log must extend.") var checkpoint: String?
         @Option(help: "Check an inclusion proof printed by `audit prove` instead.") var proof: String?
 

@@ -12,7 +12,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The acting principal's key file (default: DIR/Keys/<id>.key).", valueName: "path"))
     var key: String?
 
-    @Option(name: .long, help: ArgumentHelp("Read the passphrase from this file (else $EVALVAULT_PASSPHRASE, else a prompt).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Read the passphrase from this file, or - for standard input (else $EVALVAULT_PASSPHRASE, else a prompt).", valueName: "file"))
     var passphraseFile: String?
 
     @Flag(name: .long, help: "Print machine-readable JSON on stdout.")

@@ -18,6 +18,8 @@ import Testing
 ///     truncate PATH LENGTH
 ///     cp FROM TO / rm PATH      copy a file or folder over TO (restoring an old copy); remove one
 ///     absent TEXT PATH          TEXT occurs in no file under PATH
+///     stdin PATH                the next command's standard input is a pipe fed with this file
+///                               (as `cat PATH | evalvault …`); otherwise it is /dev/null
 ///     -- NAME --                the lines up to the next `-- X --` are written to $WORK/NAME first
 ///
 /// Words are split on spaces; '...' and "..." quote. `$WORK` is the scenario's folder, `$REPO`
@@ -80,6 +82,7 @@ struct Scenario {
         env["EVALVAULT_STATE"] = work.path + "/state"
         var last: Subprocess.Result?
         var pendingStderr: Int?  // line of a `fail` still waiting for its stderr check
+        var pendingStdin: [UInt8]?  // set by `stdin PATH`, for the next command only
         let binary = Subprocess.evalvaultPath
 
         for (lineNo, text) in script {
@@ -113,7 +116,8 @@ struct Scenario {
                     args = Array(args.dropFirst(2))
                     pendingStderr = lineNo
                 }
-                let r = try Subprocess.run(binary, args, environment: env, directory: work.path)
+                let r = try Subprocess.run(binary, args, environment: env, directory: work.path, stdin: pendingStdin)
+                pendingStdin = nil
                 last = r
                 if r.status != expected {
                     throw fail("exit status \(r.status), expected \(expected)\n  stdout: \(r.stdout)\n  stderr: \(r.stderr)")
@@ -129,6 +133,11 @@ struct Scenario {
                 let found = re.firstMatch(in: output, range: NSRange(output.startIndex..., in: output)) != nil
                 if found == negate { throw fail("\(verb) \(negate ? "matches" : "does not match") /\(words[1])/:\n\(output)") }
                 if verb == "stderr" { pendingStderr = nil }
+            case "stdin":
+                guard words.count == 2, let data = FileManager.default.contents(atPath: path(words[1])) else {
+                    throw fail("stdin takes one file that exists")
+                }
+                pendingStdin = [UInt8](data)
             case "exists":
                 let p = path(words[1])
                 if FileManager.default.fileExists(atPath: p) == negate { throw fail("\(p) \(negate ? "exists" : "does not exist")") }

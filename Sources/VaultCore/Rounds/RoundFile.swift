@@ -5,8 +5,9 @@
 public enum RoundFile {
     public static func load(path: String) throws -> RoundConfig {
         let bytes = try Files.read(path, what: "round file", limit: TOMLReader.maxBytes)
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw VaultError.invalidData("\(path) is not UTF-8 text") }
-        return try parse(text, file: path)
+        let name = Files.displayName(path)
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw VaultError.invalidData("\(name) is not UTF-8 text") }
+        return try parse(text, file: name)
     }
 
     public static func parse(_ text: String, file: String) throws -> RoundConfig {
