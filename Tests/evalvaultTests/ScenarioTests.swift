@@ -17,6 +17,8 @@ import Testing
 ///     flip PATH OFFSET          XOR 0x01 into one byte (a negative offset counts from the end)
 ///     truncate PATH LENGTH
 ///     cp FROM TO / rm PATH      copy a file or folder over TO (restoring an old copy); remove one
+///     cp stdout NAME            save the last command's stdout as $WORK/NAME
+///     cmp stdout NAME           the last command's stdout is exactly $WORK/NAME's bytes
 ///     absent TEXT PATH          TEXT occurs in no file under PATH
 ///     stdin PATH                the next command's standard input is a pipe fed with this file
 ///                               (as `cat PATH | evalvault …`); otherwise it is /dev/null
@@ -145,6 +147,14 @@ struct Scenario {
                 let attrs = try FileManager.default.attributesOfItem(atPath: path(words[1]))
                 let mode = (attrs[.posixPermissions] as? Int ?? -1) & 0o777
                 guard String(mode, radix: 8) == words[2] else { throw fail("mode is \(String(mode, radix: 8))") }
+            case "cp" where words.count == 3 && words[1] == "stdout":
+                guard let r = last else { throw fail("no command has run yet") }
+                try Data(r.stdout.utf8).write(to: URL(fileURLWithPath: path(words[2])))
+            case "cmp":
+                guard let r = last else { throw fail("no command has run yet") }
+                guard words.count == 3, words[1] == "stdout" else { throw fail("write `cmp stdout NAME`") }
+                let expected = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path(words[2]))), as: UTF8.self)
+                if r.stdout != expected { throw fail("stdout differs from \(words[2]):\n\(r.stdout)\n--- expected ---\n\(expected)") }
             case "cp":
                 // Copies a file or a folder, replacing the target (as restoring an old copy does).
                 try? FileManager.default.removeItem(atPath: path(words[2]))

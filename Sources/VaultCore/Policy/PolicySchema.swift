@@ -5,6 +5,7 @@ public enum PolicySchema {
     public static let actions: [String] = [
         "principal.add", "principal.disable", "principal.enable", "round.create", "round.open", "round.close", "round.shred",
         "round.publish", "seal", "import", "reveal", "identity.reveal", "policy.apply", "audit.export", "audit.checkpoint",
+        "vault.backup", "vault.restore",
     ]
     public static let roles: [String] = Role.allCases.map(\.rawValue)
     public static let roundStates = ["draft", "open", "closed", "shredded"]
