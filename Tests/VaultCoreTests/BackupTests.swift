@@ -42,6 +42,11 @@ struct BackupTests {
         let b = try f.vault.backup(to: path, overwrite: false, actor: try f.actor("chair"))
         #expect(b.size == f.vault.log.size && b.checkpoint.checkpoint.size == b.size && Files.mode(path) == 0o600)
         #expect(b.files == 3)  // Keys/chair.key, Keys/chair.pub, Policies/default.policy
+        // Like the folder, the backup holds no passphrase and no identity in the clear (invariant 1).
+        let backupBytes = try Files.read(path, what: "backup")
+        for secret in ["pw-chair", "pw-ev-1", "Chair Identity Zeta", "Identity of ev-1 Quetzal"] {
+            #expect(!backupBytes.contains(bytes: Array(secret.utf8)), "\(secret)")
+        }
         #expect(throws: VaultError.usage("\(path) already exists; refusing to overwrite it (--force replaces it)")) {
             try f.vault.backup(to: path, overwrite: false, actor: try f.actor("chair"))
         }
@@ -148,7 +153,7 @@ struct BackupTests {
     func changed(_ path: String, _ f: RoundFixture, _ sql: String) throws -> String {
         let copy = f.dir.path + "/changed-\(UUID().uuidString).evbackup"
         try FileManager.default.copyItem(atPath: path, toPath: copy)
-        let db = try Database(plainFile: copy, create: false, writable: true)
+        let db = try Database(plainFile: copy, writable: true)
         try db.execute("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; " + sql)
         return copy
     }

@@ -133,7 +133,7 @@ public enum VaultBackup {
             return e.message
         }
         let db: Database
-        do { db = try Database(plainFile: path, create: false) } catch let e as VaultError where e.exitStatus != .noInput {
+        do { db = try Database(plainFile: path) } catch let e as VaultError where e.exitStatus != .noInput {
             throw bad("cannot be opened (\(e.message))")
         }
         let problem: String?
@@ -184,6 +184,17 @@ public enum VaultBackup {
             files.append(FolderFile(path: p, mode: mode, body: body))
         }
         return Contents(vaultID: vaultID, checkpoint: note, size: leaves.count, chair: chair, chairKey: chairKey, files: files)
+    }
+
+    /// Creates an empty file readable by its owner only, for SQLite to fill: a backup and a
+    /// restored vault.db are never readable by others, not even while they are written.
+    static func createPrivate(_ path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            if errno == EEXIST { throw VaultError.usage("\(path) already exists; refusing to overwrite it") }
+            throw VaultError.permission("cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        close(fd)
     }
 
     /// The SHA-256 of a file, read in 1 MiB pieces.
@@ -237,12 +248,12 @@ extension Vault {
         defer { unlink(tmp); unlink(tmp + "-journal") }
         do {
             do {
-                let copy = try Database(plainFile: tmp, create: true)
+                try VaultBackup.createPrivate(tmp)
+                let copy = try Database(plainFile: tmp, writable: true)
                 try database.copy(into: copy)
                 try copy.execute("PRAGMA journal_mode = DELETE")  // one self-contained file, no WAL
                 try VaultBackup.writeTables(copy, vaultID: id, checkpoint: note, files: files)
             }
-            guard chmod(tmp, 0o600) == 0 else { throw VaultError.internalError("could not set the mode of \(tmp)") }
             // Verified after writing, as restore will read it.
             let check = try VaultBackup.read(path: tmp)
             guard check.vaultID == id, check.checkpoint.text == note.text, check.chairKey == (try chairKey), check.files.count == files.count else {
@@ -303,14 +314,14 @@ extension Vault {
             created += [location.databasePath, location.databasePath + "-wal", location.databasePath + "-shm", location.databasePath + "-journal"]
             do {
                 let source: Database
-                do { source = try Database(plainFile: backupPath, create: false) } catch let e as VaultError where e.exitStatus != .noInput {
+                do { source = try Database(plainFile: backupPath) } catch let e as VaultError where e.exitStatus != .noInput {
                     throw VaultError.integrity("the backup \(backupPath) cannot be opened (\(e.message))")
                 }
-                let copy = try Database(plainFile: location.databasePath, create: true)
+                try VaultBackup.createPrivate(location.databasePath)
+                let copy = try Database(plainFile: location.databasePath, writable: true)
                 do { try source.copy(into: copy) } catch is VaultError {
                     throw VaultError.integrity("the backup \(backupPath) is damaged, or not an evalvault backup: SQLite cannot copy it; nothing was restored")
                 }
-                guard chmod(location.databasePath, 0o600) == 0 else { throw VaultError.internalError("could not set the mode of \(location.databasePath)") }
             }
             // Checked in the copy, in a folder only we can write.
             let contents = try VaultBackup.read(path: location.databasePath, name: backupPath)
@@ -333,7 +344,7 @@ extension Vault {
                 try Files.writeAtomically(f.body, to: path, mode: mode, overwrite: false)
             }
             do {
-                let copy = try Database(plainFile: location.databasePath, create: false, writable: true)
+                let copy = try Database(plainFile: location.databasePath, writable: true)
                 try copy.execute("PRAGMA secure_delete = ON; DROP TABLE backup_files; DROP TABLE backup_meta;")
             }
             let vault = try Vault.open(at: location, state: client)

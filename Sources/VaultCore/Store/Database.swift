@@ -38,14 +38,14 @@ public final class Database {
         try execute("PRAGMA trusted_schema = OFF")
     }
 
-    /// Opens a SQLite file that is not a live vault — a backup file — with no WAL (so it stays
-    /// one self-contained file): created new (refusing an existing file), or an existing one,
-    /// read-only unless `writable`.
-    init(plainFile path: String, create: Bool, writable: Bool = false) throws {
+    /// Opens an existing SQLite file that is not a live vault — a backup file, or a restored
+    /// vault.db before it is one — with no WAL (so it stays one self-contained file), read-only
+    /// unless `writable`. (An empty file is an empty database: `VaultBackup.createPrivate` makes
+    /// one with mode 0600 for SQLite to fill.)
+    init(plainFile path: String, writable: Bool = false) throws {
         _ = Self.configured
-        if create && FileManager.default.fileExists(atPath: path) { throw VaultError.usage("\(path) already exists; refusing to overwrite it") }
         var db: OpaquePointer?
-        let flags = (create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX
+        let flags = (writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             if let db { sqlite3_close_v2(db) }
@@ -56,7 +56,7 @@ public final class Database {
         self.path = path
         sqlite3_extended_result_codes(db, 1)
         try execute("PRAGMA trusted_schema = OFF")
-        if create || writable { try execute("PRAGMA synchronous = FULL") }
+        if writable { try execute("PRAGMA synchronous = FULL") }
     }
 
     deinit { sqlite3_close_v2(handle) }
