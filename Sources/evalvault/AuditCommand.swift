@@ -71,7 +71,7 @@ struct AuditCommand: ParsableCommand {
                   evalvault audit verify --proof entry-12.json
                 """)
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The exported JSON Lines file.", completion: .file(extensions: ["jsonl"])) var file: String?
+        @Argument(help: "The exported JSON Lines file (- reads standard input).", completion: .file(extensions: ["jsonl"])) var file: String?
         @Option(help: ArgumentHelp("An older checkpoint note the log must extend.", valueName: "file"), completion: .file()) var checkpoint: String?
         @Option(help: ArgumentHelp("Check an inclusion proof printed by `audit prove` instead.", valueName: "file"), completion: .file()) var proof: String?
 

@@ -21,7 +21,7 @@ struct EvalVault: ParsableCommand {
         version: "0.2.0",
         subcommands: [InitCommand.self, KeygenCommand.self, PrincipalCommand.self, RoundCommand.self, SealCommand.self, ImportCommand.self,
                       RevealCommand.self, VerifyResultCommand.self, ReportCommand.self, IdentityCommand.self, PolicyCommand.self,
-                      AuditCommand.self, ReceiptCommand.self, ApproveCommand.self,
+                      AuditCommand.self, ReceiptCommand.self, ApproveCommand.self, BackupCommand.self, RestoreCommand.self,
                       DemoCommand.self]
     )
 

@@ -13,7 +13,7 @@ struct GlobalOptions: ParsableArguments {
             completion: .file(extensions: ["key"]))
     var key: String?
 
-    @Option(name: .long, help: ArgumentHelp("Read the passphrase from this file (else $EVALVAULT_PASSPHRASE, else a prompt).", valueName: "file"),
+    @Option(name: .long, help: ArgumentHelp("Read the passphrase from this file, or - for standard input (else $EVALVAULT_PASSPHRASE, else a prompt).", valueName: "file"),
             completion: .file())
     var passphraseFile: String?
 

@@ -28,7 +28,7 @@ struct SealCommand: ParsableCommand {
     @Option(help: "The criterion.") var criterion: String?
     @Option(help: "The score, on the criterion's grid.") var score: String?
     @Option(help: "A comment (sealed with the score; never printed).") var comment: String?
-    @Option(help: ArgumentHelp("A CSV file of scores: team,criterion,score[,comment].", valueName: "file"), completion: .file(extensions: ["csv"]))
+    @Option(help: ArgumentHelp("A CSV file of scores: team,criterion,score[,comment]; - reads standard input.", valueName: "file"), completion: .file(extensions: ["csv"]))
     var csv: String?
     @Option(name: .customLong("receipt-out"), help: ArgumentHelp("Also write the receipt here (it is always kept in your state folder).", valueName: "file"),
             completion: .file())
@@ -36,6 +36,13 @@ struct SealCommand: ParsableCommand {
     @OptionGroup var overwrite: ForceOption
 
     func validate() throws {
+        // Standard input can be read once: two inputs cannot both be `-`.
+        let fromStdin = [("--csv", csv), ("--round-file", roundFile), ("--passphrase-file", global.passphraseFile)]
+            .filter { $0.1 == Files.standardInput }.map(\.0)
+        guard fromStdin.count < 2 else {
+            let both = fromStdin.count == 2
+            throw ValidationError("\(fromStdin.joined(separator: " and ")) \(both ? "both" : "all") ask for standard input (-), which can be read only once: give \(both ? "one of them" : "all but one") as a file")
+        }
         guard (round == nil) != (roundFile == nil) else { throw ValidationError("give either --round ID (in the vault folder) or --round-file FILE (on your own machine)") }
         guard (roundFile == nil) == (out == nil) else { throw ValidationError("--round-file and --out go together: seal to a batch file from a round descriptor") }
         if overwrite.force && out == nil && receiptOut == nil { throw ValidationError("--force goes with --out FILE or --receipt-out FILE") }
@@ -86,7 +93,8 @@ struct SealCommand: ParsableCommand {
 
     /// Seals on the evaluator's own machine: descriptor in, batch file out, no vault.
     func sealToFile(_ sheet: ScoreSheet, roundFile: String, out: String) throws {
-        let descriptor = try RoundDescriptor(bytes: try Files.read(roundFile, what: "round descriptor"), file: roundFile)
+        let descriptor = try RoundDescriptor(bytes: try Files.read(roundFile, what: "round descriptor", limit: RoundDescriptor.maxFileSize),
+                                            file: Files.displayName(roundFile))
         let id = try global.actorID()
         guard let keyPath = global.key else { throw VaultError.usage("give --key FILE: with --round-file there is no vault folder to find your key in") }
         try KeyFile.checkPermissions(path: keyPath)

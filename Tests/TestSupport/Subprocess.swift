@@ -35,10 +35,12 @@ public enum Subprocess {
         return out
     }
 
-    /// Spawns and waits. `timeout` kills the child (SIGKILL) if it runs too long.
+    /// Spawns and waits. `timeout` kills the child (SIGKILL) if it runs too long. With `stdin`,
+    /// the child's standard input is a pipe that these bytes are written into (as from
+    /// `cat FILE | evalvault …`), so `-`, `/dev/stdin` and `/dev/fd/0` name a pipe, not a file.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String],
-                           directory: String, timeout: TimeInterval = 120) throws -> Result {
-        let child = try spawn(executable, arguments, environment: environment, directory: directory)
+                           directory: String, stdin: [UInt8]? = nil, timeout: TimeInterval = 120) throws -> Result {
+        let child = try spawn(executable, arguments, environment: environment, directory: directory, stdin: stdin)
         let deadline = Date().addingTimeInterval(timeout)
         var status: Int32 = 0
         while true {
@@ -67,13 +69,19 @@ public enum Subprocess {
     }
 
     public static func spawn(_ executable: String, _ arguments: [String], environment: [String: String],
-                             directory: String) throws -> Child {
+                             directory: String, stdin: [UInt8]? = nil) throws -> Child {
         let tmp = NSTemporaryDirectory() + "evalvault-sub-\(UUID().uuidString)"
         let outPath = tmp + ".out", errPath = tmp + ".err"
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        var pipeEnds: [Int32] = [-1, -1]
+        if stdin != nil {
+            guard evalvault_pipe_cloexec(&pipeEnds) == 0 else { throw POSIXError(.EMFILE) }
+            posix_spawn_file_actions_adddup2(&actions, pipeEnds[0], 0)  // dup2 clears close-on-exec on 0
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         evalvault_spawn_addchdir(&actions, directory)
@@ -87,6 +95,26 @@ public enum Subprocess {
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, executable, &actions, &attr, argv, envp)
+        if let stdin {
+            close(pipeEnds[0])
+            // Written from another thread, so a child that reads slowly (or not at all) never
+            // blocks the test; a child that exits early makes the write fail (EPIPE, not SIGPIPE:
+            // MSG_NOSIGNAL has no file equivalent, so SIGPIPE is ignored for the test process).
+            let writeEnd = pipeEnds[1]
+            signal(SIGPIPE, SIG_IGN)
+            Thread.detachNewThread {
+                stdin.withUnsafeBytes { b in
+                    var off = 0
+                    while off < b.count {
+                        let n = write(writeEnd, b.baseAddress! + off, b.count - off)
+                        if n < 0 && errno == EINTR { continue }
+                        if n <= 0 { break }
+                        off += n
+                    }
+                }
+                close(writeEnd)
+            }
+        }
         guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
         return Child(pid: pid, outPath: outPath, errPath: errPath)
     }

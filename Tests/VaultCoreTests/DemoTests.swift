@@ -80,10 +80,20 @@ struct DemoTests {
         #expect(ok, "not well-formed: \(parser.parserError.map { "\($0)" } ?? "") at line \(parser.lineNumber)")
         #expect(!html.lowercased().contains("http"), "the report must not reference anything on the network")
         #expect(!html.contains("src=") && !html.contains("<link") && !html.contains("<script"))
-        #expect(html.contains("<svg") && html.contains("@media print") && html.contains("name=\"viewport\""))
+        #expect(html.contains("<ol class=\"chart\"") && html.contains("@media print") && html.contains("name=\"viewport\""))
+        // Teams by their display names (from the signed round record), with the id beside them.
+        let names = try RoundFile.parse(DemoData.round1TOML, file: "r1").teamNames
         for g in outcome.round1Ranking {
-            #expect(html.contains("<td>\(g.team)</td><td class=\"num\">\(g.n)</td><td class=\"num\">\(g.value)</td>"), "\(g.team)")
+            let name = try #require(names[g.team])
+            #expect(html.contains("<td class=\"team\">\(name) <small class=\"id\">\(g.team)</small></td><td class=\"num\">\(g.n)</td><td class=\"num\">\(g.value)</td>"), "\(g.team)")
+            #expect(html.contains("<span class=\"name\">\(name)</span>"), "\(g.team) in the chart")
         }
+        // The programme, and the date of the reveal (its log entry's time).
+        #expect(html.contains("<p class=\"programme\">National AI Foundation Model Programme</p>"))
+        #expect(html.contains(#/revealed <time datetime="\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z">\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC</time>/#))
+        // The cut is a row of its own, after the 4th team: its label can never sit on a bar.
+        let rows = html.components(separatedBy: "<li class=\"").dropFirst().map { String($0.prefix(3)) }
+        #expect(rows == ["row", "row", "row", "row", "cut", "row"])
         #expect(html.contains("top 4 advance"))
         #expect(html.contains("(n=8)") && html.contains("(n=9)"))
         // The page embeds the signed statement of the rank reveal the demo published (made from

@@ -204,7 +204,7 @@ struct PolicyDecisionTests {
             .joined(separator: "\n")
         let statements = code.components(separatedBy: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             .filter { !$0.isEmpty }.map { $0 + ";" }
-        #expect(statements.count == 16)
+        #expect(statements.count == 17)
         let base = try load(statements.joined(separator: "\n"))
         var rng = SeededRandom.fresh("order independence")
         var requests: [PolicyRequest] = []

@@ -219,12 +219,13 @@ struct TOMLReaderTests {
         #expect(t["x"]?.array?.count == 60_000 && t["x"]?.array?.last?.position == TOMLPosition(line: 1, column: lastColumn))
     }
 
-    @Test("Examples/round-1.toml and round-2.toml (the demo's rounds) read to the same definitions as before, plus their declared reveals")
+    @Test("Examples/round-1.toml and round-2.toml (the demo's rounds) read to the same definitions as before, plus their declared reveals, programme and team names")
     func exampleRounds() throws {
         func c(_ id: String, _ title: String, _ weight: Int, _ min: Int, _ max: Int, _ step: String) -> Criterion {
             Criterion(id: id, title: title, weight: Fixed(weight), min: Fixed(min), max: Fixed(max), step: Fixed(step)!)
         }
         let holders = try ["chair", "cm-1", "cm-2"].map { try PrincipalID($0) }
+        let names = ["naver-cloud": "Naver Cloud", "upstage": "Upstage", "sk-telecom": "SK Telecom", "nc-ai": "NC AI", "lg-ai-research": "LG AI Research"]
         let round1 = RoundConfig(id: "2025-R1", title: "First evaluation",
                                  teams: ["naver-cloud", "upstage", "sk-telecom", "nc-ai", "lg-ai-research"],
                                  criteria: [c("performance", "Benchmark performance", 40, 0, 100, "0.5"),
@@ -232,7 +233,8 @@ struct TOMLReaderTests {
                                             c("safety", "Safety evaluation", 20, 0, 10, "0.5"),
                                             c("openness", "Open-weight and documentation", 15, 1, 5, "1")],
                                  reveal: RevealRule(holders: holders, threshold: 2),
-                                 publish: [DeclaredReveal(stat: .rank, by: ["team"], advance: 4), DeclaredReveal(stat: .mean, by: ["team", "criterion"])])
+                                 publish: [DeclaredReveal(stat: .rank, by: ["team"], advance: 4), DeclaredReveal(stat: .mean, by: ["team", "criterion"])],
+                                 programme: "National AI Foundation Model Programme", teamNames: names)
         let round2 = RoundConfig(id: "2025-R2", title: "Second evaluation: the moving target",
                                  teams: ["upstage", "lg-ai-research", "naver-cloud", "sk-telecom"],
                                  criteria: [c("performance", "Benchmark performance", 30, 0, 100, "0.5"),
@@ -240,14 +242,20 @@ struct TOMLReaderTests {
                                             c("agentic", "Agentic tasks", 25, 0, 100, "1"),
                                             c("efficiency", "Compute efficiency", 10, 0, 100, "1")],
                                  reveal: RevealRule(holders: holders, threshold: 2),
-                                 publish: [DeclaredReveal(stat: .rank, by: ["team"], advance: 2)])
+                                 publish: [DeclaredReveal(stat: .rank, by: ["team"], advance: 2)],
+                                 programme: "National AI Foundation Model Programme", teamNames: names.filter { $0.key != "nc-ai" })
         let repo = DemoTests.repo.path
         #expect(try RoundFile.load(path: repo + "/Examples/round-1.toml") == round1)
         #expect(try RoundFile.load(path: repo + "/Examples/round-2.toml") == round2)
         #expect(try RoundFile.parse(DemoData.round1TOML, file: "r1") == round1)
         #expect(try RoundFile.parse(DemoData.round2TOML, file: "r2") == round2)
         // The same definitions as canonical JSON, the form that is stored and signed.
-        #expect(CanonicalJSON.string(round1.canonicalJSON) == #"{"criteria":[{"id":"performance","max":"100","min":"0","step":"0.5","title":"Benchmark performance","weight":"40"},{"id":"efficiency","max":"100","min":"0","step":"1","title":"Compute efficiency","weight":"25"},{"id":"safety","max":"10","min":"0","step":"0.5","title":"Safety evaluation","weight":"20"},{"id":"openness","max":"5","min":"1","step":"1","title":"Open-weight and documentation","weight":"15"}],"id":"2025-R1","publish":[{"advance":4,"by":["team"],"precision":2,"stat":"rank"},{"by":["team","criterion"],"precision":2,"stat":"mean"}],"reveal":{"holders":["chair","cm-1","cm-2"],"threshold":2},"teams":["naver-cloud","upstage","sk-telecom","nc-ai","lg-ai-research"],"title":"First evaluation"}"#)
+        #expect(CanonicalJSON.string(round1.canonicalJSON) == #"{"criteria":[{"id":"performance","max":"100","min":"0","step":"0.5","title":"Benchmark performance","weight":"40"},{"id":"efficiency","max":"100","min":"0","step":"1","title":"Compute efficiency","weight":"25"},{"id":"safety","max":"10","min":"0","step":"0.5","title":"Safety evaluation","weight":"20"},{"id":"openness","max":"5","min":"1","step":"1","title":"Open-weight and documentation","weight":"15"}],"id":"2025-R1","programme":"National AI Foundation Model Programme","publish":[{"advance":4,"by":["team"],"precision":2,"stat":"rank"},{"by":["team","criterion"],"precision":2,"stat":"mean"}],"reveal":{"holders":["chair","cm-1","cm-2"],"threshold":2},"team_names":{"lg-ai-research":"LG AI Research","naver-cloud":"Naver Cloud","nc-ai":"NC AI","sk-telecom":"SK Telecom","upstage":"Upstage"},"teams":["naver-cloud","upstage","sk-telecom","nc-ai","lg-ai-research"],"title":"First evaluation"}"#)
+        // Without a programme and team names, the definition encodes exactly as before they existed
+        // (so the chair signatures on rounds stored then still verify).
+        let before = RoundConfig(id: round1.id, title: round1.title, teams: round1.teams, criteria: round1.criteria, reveal: round1.reveal,
+                                 publish: round1.publish)
+        #expect(CanonicalJSON.string(before.canonicalJSON) == #"{"criteria":[{"id":"performance","max":"100","min":"0","step":"0.5","title":"Benchmark performance","weight":"40"},{"id":"efficiency","max":"100","min":"0","step":"1","title":"Compute efficiency","weight":"25"},{"id":"safety","max":"10","min":"0","step":"0.5","title":"Safety evaluation","weight":"20"},{"id":"openness","max":"5","min":"1","step":"1","title":"Open-weight and documentation","weight":"15"}],"id":"2025-R1","publish":[{"advance":4,"by":["team"],"precision":2,"stat":"rank"},{"by":["team","criterion"],"precision":2,"stat":"mean"}],"reveal":{"holders":["chair","cm-1","cm-2"],"threshold":2},"teams":["naver-cloud","upstage","sk-telecom","nc-ai","lg-ai-research"],"title":"First evaluation"}"#)
     }
 
     @Test("round-file field errors point at the value, or at the table whose key is missing", arguments: [

@@ -233,6 +233,10 @@ struct JSONOutputTests {
         Self.count(proved["entry"], "audit verify --proof entry")
         Self.count(proved["size"], "audit verify --proof size")
 
+        let backup = try s.json(["backup"], ["--as", "chair", "--out", "\(d)/vault.evbackup"])
+        for k in ["entries", "files", "bytes"] { Self.count(backup[k], "backup \(k)") }
+        let restored = try s.json(["restore"], ["\(d)/vault.evbackup", "--dir", "\(d)/restored", "--as", "chair"], state: "restore-state")
+        for k in ["entries", "checkpoint", "files"] { Self.count(restored[k], "restore \(k)") }
         Self.count(try s.json(["round", "shred"], ["R1", "--as", "chair"])["wraps_destroyed"], "round shred wraps_destroyed")
         #expect(try s.json(["demo"], ["--dir", "\(d)/demo"])["dir"] == .string("\(d)/demo"))
 

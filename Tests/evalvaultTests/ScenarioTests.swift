@@ -17,8 +17,12 @@ import Testing
 ///     flip PATH OFFSET          XOR 0x01 into one byte (a negative offset counts from the end)
 ///     truncate PATH LENGTH
 ///     cp FROM TO / rm PATH      copy a file or folder over TO (restoring an old copy); remove one
+///     cp stdout NAME            save the last command's stdout as $WORK/NAME
+///     cmp stdout NAME           the last command's stdout is exactly $WORK/NAME's bytes
 ///     absent TEXT PATH          TEXT occurs in no file under PATH
 ///     grep REGEX PATH           the file's text matches (`! grep REGEX PATH`: does not)
+///     stdin PATH                the next command's standard input is a pipe fed with this file
+///                               (as `cat PATH | evalvault …`); otherwise it is /dev/null
 ///     -- NAME --                the lines up to the next `-- X --` are written to $WORK/NAME first
 ///
 /// Words are split on spaces; '...' and "..." quote. `$WORK` is the scenario's folder, `$REPO`
@@ -81,6 +85,7 @@ struct Scenario {
         env["EVALVAULT_STATE"] = work.path + "/state"
         var last: Subprocess.Result?
         var pendingStderr: Int?  // line of a `fail` still waiting for its stderr check
+        var pendingStdin: [UInt8]?  // set by `stdin PATH`, for the next command only
         let binary = Subprocess.evalvaultPath
 
         for (lineNo, text) in script {
@@ -114,7 +119,8 @@ struct Scenario {
                     args = Array(args.dropFirst(2))
                     pendingStderr = lineNo
                 }
-                let r = try Subprocess.run(binary, args, environment: env, directory: work.path)
+                let r = try Subprocess.run(binary, args, environment: env, directory: work.path, stdin: pendingStdin)
+                pendingStdin = nil
                 last = r
                 if r.status != expected {
                     throw fail("exit status \(r.status), expected \(expected)\n  stdout: \(r.stdout)\n  stderr: \(r.stderr)")
@@ -130,6 +136,11 @@ struct Scenario {
                 let found = re.firstMatch(in: output, range: NSRange(output.startIndex..., in: output)) != nil
                 if found == negate { throw fail("\(verb) \(negate ? "matches" : "does not match") /\(words[1])/:\n\(output)") }
                 if verb == "stderr" { pendingStderr = nil }
+            case "stdin":
+                guard words.count == 2, let data = FileManager.default.contents(atPath: path(words[1])) else {
+                    throw fail("stdin takes one file that exists")
+                }
+                pendingStdin = [UInt8](data)
             case "exists":
                 let p = path(words[1])
                 if FileManager.default.fileExists(atPath: p) == negate { throw fail("\(p) \(negate ? "exists" : "does not exist")") }
@@ -137,6 +148,14 @@ struct Scenario {
                 let attrs = try FileManager.default.attributesOfItem(atPath: path(words[1]))
                 let mode = (attrs[.posixPermissions] as? Int ?? -1) & 0o777
                 guard String(mode, radix: 8) == words[2] else { throw fail("mode is \(String(mode, radix: 8))") }
+            case "cp" where words.count == 3 && words[1] == "stdout":
+                guard let r = last else { throw fail("no command has run yet") }
+                try Data(r.stdout.utf8).write(to: URL(fileURLWithPath: path(words[2])))
+            case "cmp":
+                guard let r = last else { throw fail("no command has run yet") }
+                guard words.count == 3, words[1] == "stdout" else { throw fail("write `cmp stdout NAME`") }
+                let expected = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path(words[2]))), as: UTF8.self)
+                if r.stdout != expected { throw fail("stdout differs from \(words[2]):\n\(r.stdout)\n--- expected ---\n\(expected)") }
             case "cp":
                 // Copies a file or a folder, replacing the target (as restoring an old copy does).
                 try? FileManager.default.removeItem(atPath: path(words[2]))

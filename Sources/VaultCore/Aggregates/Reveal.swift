@@ -303,6 +303,8 @@ public enum ResultStatement {
         public let policySHA256: String
         public let manifestRoot: String
         public let manifestLeaves: [[UInt8]]
+        /// When the reveal happened: the time (RFC 3339, UTC) of its chair-signed log entry.
+        public let revealTime: String
     }
 
     public static func verify(_ bytes: [UInt8], expectedChair: ChairPin? = nil) throws -> Verified {
@@ -364,7 +366,7 @@ public enum ResultStatement {
         }
         return Verified(vault: vault, round: round, stat: stat, groups: groups, chair: chair, chairFingerprint: keys.fingerprint,
                         checkpointSize: cp.checkpoint.size, entryIndex: Int(index), policySHA256: policy, manifestRoot: root,
-                        manifestLeaves: leaves)
+                        manifestLeaves: leaves, revealTime: entry["time"]?.stringValue ?? "")
     }
 }
 

@@ -57,17 +57,48 @@ extension Vault {
                     case nil: ""
                     }
                 }
-                let row = columns.dropLast().map { CSV.field(text($0)) } + [sig.map { Base64.encode($0) } ?? ""]
+                // Every cell through CSV.field, the signature too: base64 may start with `+`.
+                let row = columns.dropLast().map { CSV.field(text($0)) } + [CSV.field(sig.map { Base64.encode($0) } ?? "")]
                 try sink(Array((row.joined(separator: ",") + "\r\n").utf8))
             }
         }
     }
 }
 
-/// RFC 4180 fields.
+/// CSV fields for spreadsheets: RFC 4180 quoting, and no formula injection.
+///
+/// Why: a spreadsheet program runs a cell that starts with `=`, `+`, `-` or `@` as a formula
+/// (and after a tab or CR some do too), so text that anyone can put into the audit log — an
+/// unauthenticated `policy explain --action '=HYPERLINK(…)'` lands in its `target` — would run in
+/// the auditor's spreadsheet. Such a cell is written with a single quote before it, as OWASP's
+/// "CSV Injection" advises: the spreadsheet shows the text and runs nothing. A plain decimal
+/// number (`-12`, `-0.5`, `+3`) cannot be a formula and is left as it is, so numeric columns keep
+/// their values. The JSON Lines export is never changed: it is exact, and the one to verify.
 public enum CSV {
     public static func field(_ s: String) -> String {
-        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || s.hasPrefix(" ") || s.hasSuffix(" ") else { return s }
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        let text = needsNeutralising(s) ? "'" + s : s
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || text.hasPrefix(" ") || text.hasSuffix(" ") else {
+            return text
+        }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// True for a cell a spreadsheet could run: one that starts with `=`, `+`, `-`, `@`, a tab or
+    /// a CR, unless it is a plain decimal number.
+    static func needsNeutralising(_ s: String) -> Bool {
+        guard let first = s.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D].contains(first) else {
+            return false
+        }
+        return !isPlainNumber(s)
+    }
+
+    /// `[+-]digits[.digits]`, nothing else.
+    static func isPlainNumber(_ s: String) -> Bool {
+        var u = Substring(s).utf8[...]
+        if let f = u.first, f == UInt8(ascii: "+") || f == UInt8(ascii: "-") { u = u.dropFirst() }
+        let parts = u.split(separator: UInt8(ascii: "."), maxSplits: 1, omittingEmptySubsequences: false)
+        guard let whole = parts.first, !whole.isEmpty, whole.allSatisfy({ (48...57).contains($0) }) else { return false }
+        if parts.count == 2 { return !parts[1].isEmpty && parts[1].allSatisfy { (48...57).contains($0) } }
+        return true
     }
 }

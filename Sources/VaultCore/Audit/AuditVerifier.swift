@@ -32,16 +32,15 @@ public enum AuditVerifier {
 
     /// The same, reporting what the line reader did (for the tests), even when verification fails.
     static func verify(path: String, olderCheckpoint: String?, stats: inout LineReader.Stats) throws -> Summary {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw errno == ENOENT ? VaultError.notFound("\(path) does not exist") : VaultError.permission("cannot read \(path)")
-        }
+        // `-` is standard input; a pipe or `/dev/fd/N` path streams like a file.
+        let fd = try Files.openForReading(path, what: "audit export")
         defer { close(fd) }
+        let name = Files.displayName(path)
         var reader = LineReader { buffer in
             while true {
                 let n = read(fd, buffer.baseAddress, buffer.count)
                 if n >= 0 { return n }
-                guard errno == EINTR else { throw VaultError.permission("cannot read \(path): \(String(cString: strerror(errno)))") }
+                guard errno == EINTR else { throw VaultError.permission("cannot read \(name): \(String(cString: strerror(errno)))") }
             }
         }
         defer { stats = reader.stats }

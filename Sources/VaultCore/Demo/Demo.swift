@@ -193,7 +193,8 @@ public struct Demo {
         let survivors = ranking1.result.groups.filter { $0.advance == true }.map(\.team)
         let template = try RoundFile.parse(DemoData.round2TOML, file: "Examples/round-2.toml")
         let round2 = RoundConfig(id: template.id, title: template.title, teams: survivors, criteria: template.criteria, reveal: template.reveal,
-                                 panel: template.panel, publish: template.publish)
+                                 panel: template.panel, publish: template.publish, programme: template.programme,
+                                 teamNames: template.teamNames.filter { survivors.contains($0.key) })
         try vault.createRound(round2, actor: chair)
         say("6. The moving target: round \(round2.id) for the \(survivors.count) survivors, with new criteria and weights (" +
             round2.criteria.map { "\($0.id) \($0.weight)" }.joined(separator: ", ") + "); cm-2 takes part this time.")

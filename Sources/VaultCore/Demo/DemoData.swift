@@ -8,7 +8,15 @@ public enum DemoData {
         # weighted totals normalise them. Scores must lie on min, min + step, …, max.
         id = "2025-R1"
         title = "First evaluation"
-        teams = ["naver-cloud", "upstage", "sk-telecom", "nc-ai", "lg-ai-research"]
+        programme = "National AI Foundation Model Programme"
+
+        [teams]
+        # Team ids (used in scores and results) = the names shown on the results page.
+        naver-cloud = "Naver Cloud"
+        upstage = "Upstage"
+        sk-telecom = "SK Telecom"
+        nc-ai = "NC AI"
+        lg-ai-research = "LG AI Research"
 
         [reveal]
         # The round key is split so that any 2 of these 3 holders must take part in a reveal.
@@ -70,7 +78,14 @@ public enum DemoData {
         # actually advanced; these are the ones its seeded scores advance.)
         id = "2025-R2"
         title = "Second evaluation: the moving target"
-        teams = ["upstage", "lg-ai-research", "naver-cloud", "sk-telecom"]
+        programme = "National AI Foundation Model Programme"
+
+        [teams]
+        # Team ids (used in scores and results) = the names shown on the results page.
+        upstage = "Upstage"
+        lg-ai-research = "LG AI Research"
+        naver-cloud = "Naver Cloud"
+        sk-telecom = "SK Telecom"
 
         [reveal]
         holders = ["chair", "cm-1", "cm-2"]

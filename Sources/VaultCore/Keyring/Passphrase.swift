@@ -87,26 +87,28 @@ public struct PassphraseSource: Sendable {
         return value
     }
 
-    /// The whole file, less one trailing newline (`\n` or `\r\n`).
+    /// The whole file, less one trailing newline (`\n` or `\r\n`). `-` is standard input
+    /// (`printf %s "$PW" | evalvault … --passphrase-file -`), and a pipe or `/dev/fd/N` path
+    /// reads like a file: either way no more than `maxLength` + 2 bytes are read.
     static func readFile(_ path: String) throws -> SecureBytes {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ENOENT { throw VaultError.notFound("passphrase file \(path) does not exist") }
-            throw VaultError.permission("cannot read passphrase file \(path)")
-        }
+        let fd = try Files.openForReading(path, what: "passphrase file")
         defer { close(fd) }
+        let name = Files.displayName(path)
         let buffer = SecureBytes(count: maxLength + 2) { _ in }
         var total = 0
         try buffer.withUnsafeBytes { raw in
             let base = UnsafeMutableRawPointer(mutating: raw.baseAddress!)
             while total < raw.count {
                 let n = Glibc.read(fd, base + total, raw.count - total)
-                if n < 0 { throw VaultError.permission("cannot read passphrase file \(path)") }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw VaultError.permission("cannot read passphrase file \(name)")
+                }
                 if n == 0 { break }
                 total += n
             }
         }
-        guard total <= maxLength else { throw VaultError.invalidData("passphrase file \(path) is longer than \(maxLength) bytes") }
+        guard total <= maxLength else { throw VaultError.invalidData("passphrase file \(name) is longer than \(maxLength) bytes") }
         var end = total
         buffer.withUnsafeBytes { b in
             if end > 0 && b[end - 1] == 0x0A { end -= 1; if end > 0 && b[end - 1] == 0x0D { end -= 1 } }

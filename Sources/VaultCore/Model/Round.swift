@@ -114,6 +114,14 @@ public struct RoundConfig: Sendable, Equatable {
     public let panel: [PrincipalID]?
     /// The reveals the round will publish, in file order (design: Aggregates, "Declared reveals").
     public let publish: [DeclaredReveal]
+    /// The programme the round belongs to (`programme` in the round file), for the results page.
+    public let programme: String?
+    /// Display names of teams (a `[teams]` table of id = "name"), for the results page; a team
+    /// without one is shown by its id. Ids stay what seals, results and policies use.
+    public let teamNames: [String: String]
+
+    /// How a team is shown to people: its display name, else its id.
+    public func displayName(of team: String) -> String { teamNames[team] ?? team }
 
     /// The declared reveal a request matches, if any.
     public func declaration(stat: Statistic, by: [String], precision: Int, advance: Int?, trim: Fixed?) -> DeclaredReveal? {
@@ -126,8 +134,10 @@ public struct RoundConfig: Sendable, Equatable {
     public var criteriaByID: [String: Criterion] { Dictionary(criteria.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }) }
 
     /// Canonical JSON (decimals as strings), the form stored and signed. `publish` is written only
-    /// when the round declares something, so a definition from before declared reveals encodes
-    /// to the same bytes, and its chair signature still verifies.
+    /// when the round declares something, `programme` and `team_names` only when the round file
+    /// gives them, so a definition from before they existed encodes to the same bytes, and its
+    /// chair signature still verifies. Being in this JSON, they are in the chair-signed round
+    /// record (`Round.signedBytes`) and in the round descriptor evaluators check.
     public var canonicalJSON: JSONValue {
         var o: [String: JSONValue] = [
             "id": .string(id), "title": .string(title), "teams": .array(teams.map { .string($0) }),
@@ -139,6 +149,8 @@ public struct RoundConfig: Sendable, Equatable {
         ]
         if let panel { o["panel"] = .array(panel.map { .string($0.rawValue) }) }
         if !publish.isEmpty { o["publish"] = .array(publish.map(\.canonicalJSON)) }
+        if let programme { o["programme"] = .string(programme) }
+        if !teamNames.isEmpty { o["team_names"] = .object(teamNames.mapValues { .string($0) }) }
         return .object(o)
     }
 
@@ -172,6 +184,19 @@ public struct RoundConfig: Sendable, Equatable {
             guard let a = p.arrayValue else { throw bad }
             declared = a
         }
+        // Absent in definitions from before programme names and team display names.
+        if let p = v["programme"] {
+            guard let name = p.stringValue else { throw bad }
+            self.programme = name
+        } else {
+            self.programme = nil
+        }
+        if let names = v["team_names"] {
+            guard let o = names.objectValue, o.keys.allSatisfy(teams.contains) else { throw bad }
+            self.teamNames = try o.mapValues { guard let n = $0.stringValue else { throw bad }; return n }
+        } else {
+            self.teamNames = [:]
+        }
         self.publish = try declared.map { (d: JSONValue) throws -> DeclaredReveal in
             guard let stat = d["stat"]?.stringValue.flatMap(Statistic.init(rawValue:)),
                   let by = d["by"]?.arrayValue?.compactMap(\.stringValue), let precision = d["precision"]?.integerValue else { throw bad }
@@ -184,9 +209,9 @@ public struct RoundConfig: Sendable, Equatable {
     }
 
     init(id: String, title: String, teams: [String], criteria: [Criterion], reveal: RevealRule, panel: [PrincipalID]? = nil,
-         publish: [DeclaredReveal] = []) {
+         publish: [DeclaredReveal] = [], programme: String? = nil, teamNames: [String: String] = [:]) {
         self.id = id; self.title = title; self.teams = teams; self.criteria = criteria; self.reveal = reveal; self.panel = panel
-        self.publish = publish
+        self.publish = publish; self.programme = programme; self.teamNames = teamNames
     }
 }
 

@@ -63,6 +63,12 @@ public enum DefaultPolicy {
         @id("chair-signs-checkpoints")
         permit (principal in Role::"chair", action == Action::"audit.checkpoint", resource);
 
+        // A backup holds the whole vault: the sealed scores, the log, and the passphrase-protected key
+        // files of Keys/. The chair takes it, signing a checkpoint that a restore checks it against, and
+        // restores it into a new folder.
+        @id("chair-backs-up-and-restores")
+        permit (principal in Role::"chair", action in [Action::"vault.backup", Action::"vault.restore"], resource);
+
         // ---------------------------------------------------------------------------------------------
         // Reveals: only the chair, only on a closed round, only these statistics, only by team or by
         // (team, criterion), only what the round declared. min, max and stddev are left out on purpose:

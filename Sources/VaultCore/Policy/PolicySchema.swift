@@ -5,6 +5,7 @@ public enum PolicySchema {
     public static let actions: [String] = [
         "principal.add", "principal.import", "principal.disable", "principal.enable", "principal.conflicts", "round.create", "round.open",
         "round.close", "round.shred", "round.publish", "round.status", "seal", "import", "reveal", "identity.reveal", "policy.apply", "audit.export", "audit.checkpoint",
+        "vault.backup", "vault.restore",
     ]
     public static let roles: [String] = Role.allCases.map(\.rawValue)
     public static let roundStates = ["draft", "open", "closed", "shredded"]

@@ -5,8 +5,9 @@
 public enum RoundFile {
     public static func load(path: String) throws -> RoundConfig {
         let bytes = try Files.read(path, what: "round file", limit: TOMLReader.maxBytes)
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw VaultError.invalidData("\(path) is not UTF-8 text") }
-        return try parse(text, file: path)
+        let name = Files.displayName(path)
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw VaultError.invalidData("\(name) is not UTF-8 text") }
+        return try parse(text, file: name)
     }
 
     public static func parse(_ text: String, file: String) throws -> RoundConfig {
@@ -77,17 +78,54 @@ public enum RoundFile {
             return out
         }
 
+        /// A name people read (a programme, a team): 1–200 characters, no control characters,
+        /// no spaces at either end. Nil (reported) when it is not.
+        mutating func displayName(_ value: TOMLValue, path: String, what: String) -> String? {
+            guard let s = value.string else { report(path, at: value.position, "must be \(what) (a string)"); return nil }
+            guard !s.isEmpty, s.count <= 200, s.trimmingCharacters(in: .whitespaces) == s,
+                  !s.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format }) else {
+                report(path, at: value.position, "must be 1-200 characters, without control characters or spaces at either end")
+                return nil
+            }
+            return s
+        }
+
+        /// `teams`: a list of ids, or a `[teams]` table of id = "display name", in file order.
+        mutating func teamList(_ t: TOMLTable) -> (ids: [String], names: [String: String]) {
+            guard let value = t["teams"], let table = value.table else {
+                let ids = idList(t, "teams", path: "teams", missingAt: .some(nil), item: "must be a team id (lower-case letters, digits, '-', '_', '.')",
+                                 list: "must be a list of team ids, or a [teams] table of id = \"display name\"", empty: "needs at least one team",
+                                 twice: { "team \"\($0)\" is listed twice" }) { Identifier.isValidName($0) ? $0 : nil } ?? []
+                return (ids, [:])
+            }
+            var ids: [String] = [], names: [String: String] = [:], byName: [String: String] = [:]
+            for entry in table.entries {
+                let key = TOMLReader.display(entry.key)
+                guard Identifier.isValidName(entry.key) else {
+                    report("teams.\(key)", at: entry.position, Identifier.nameProblem(entry.key, kind: "team"))
+                    continue
+                }
+                ids.append(entry.key)
+                guard let name = displayName(entry.value, path: "teams.\(key)", what: "the team's display name") else { continue }
+                if let other = byName[name] {
+                    report("teams.\(key)", at: entry.value.position, "\"\(name)\" is also the name of team \(other)")
+                }
+                byName[name] = entry.key
+                names[entry.key] = name
+            }
+            if table.entries.isEmpty { report("teams", at: value.position, "needs at least one team") }
+            return (ids, names)
+        }
+
         mutating func validate(_ t: TOMLTable) -> RoundConfig? {
-            unknownKeys(t, allowed: ["id", "title", "teams", "panel", "reveal", "criteria", "publish"], path: { $0 },
-                        hint: "unknown key (expected id, title, teams, panel, [reveal], [[criteria]], [[publish]])")
+            unknownKeys(t, allowed: ["id", "title", "programme", "teams", "panel", "reveal", "criteria", "publish"], path: { $0 },
+                        hint: "unknown key (expected id, title, programme, teams or [teams], panel, [reveal], [[criteria]], [[publish]])")
             let id = string(t, "id", path: "id")
             if let id, !Identifier.isValid(id) { report("id", at: t["id"]?.position, "\"\(id)\" is not a valid round id (letters, digits, '-', '_', '.')") }
             let title = string(t, "title", path: "title", required: false) ?? id ?? ""
+            let programme = t["programme"].flatMap { displayName($0, path: "programme", what: "the programme's name") }
 
-            let teams = idList(t, "teams", path: "teams", missingAt: .some(nil),
-                               item: "must be a team id (lower-case letters, digits, '-', '_', '.')",
-                               list: "must be a list of team ids", empty: "needs at least one team",
-                               twice: { "team \"\($0)\" is listed twice" }) { Identifier.isValidName($0) ? $0 : nil } ?? []
+            let (teams, teamNames) = teamList(t)
 
             // The panel: optional; when absent, the enrolled evaluators at open.
             let panel = idList(t, "panel", path: "panel", missingAt: nil, item: "must be an evaluator's principal id",
@@ -152,7 +190,7 @@ public enum RoundFile {
             let publish = declaredReveals(t)
             guard errors.isEmpty, let id else { return nil }
             return RoundConfig(id: id, title: title, teams: teams, criteria: criteria, reveal: RevealRule(holders: holders, threshold: threshold),
-                               panel: panel, publish: publish)
+                               panel: panel, publish: publish, programme: programme, teamNames: teamNames)
         }
 
         /// The `[[publish]]` entries (design: Aggregates, "Declared reveals"): what the round will

@@ -34,9 +34,9 @@ public final class ScoreSheet {
     /// Scores given one by one (the `--team --criterion --score` form, the demo, tests).
     public convenience init(_ inputs: [ScoreInput]) { self.init(source: .inputs(inputs)) }
 
-    /// A CSV file, read as it is sealed.
+    /// A CSV file, read as it is sealed: a path, a pipe (`/dev/fd/N`), or `-` for standard input.
     public static func fromCSV(file path: String) throws -> ScoreSheet {
-        guard Files.exists(path) else { throw VaultError.notFound("\(path) does not exist") }
+        guard path == Files.standardInput || Files.exists(path) else { throw VaultError.notFound("\(path) does not exist") }
         return ScoreSheet(source: .file(path))
     }
 
@@ -57,7 +57,7 @@ public final class ScoreSheet {
     var fileName: String? {
         switch source {
         case .inputs: nil
-        case .file(let f), .bytes(_, let f): f
+        case .file(let f), .bytes(_, let f): Files.displayName(f)
         }
     }
 
@@ -102,14 +102,51 @@ struct ScoreRow {
 }
 
 /// The `team,criterion,score[,comment]` reading of CSV records: the header first, then rows.
+///
+/// What spreadsheet programs write is met where it is harmless: a UTF-8 byte order mark (their
+/// "CSV UTF-8") is skipped. What would be misread is named instead of guessed at: a UTF-16
+/// file ("Unicode text"), or a first line with no comma but semicolons or tabs (a spreadsheet
+/// set to a language whose decimal separator is the comma writes `;`-separated files, with
+/// decimal commas in the scores).
 struct ScoreCSV {
     let file: String
     var columns = 0
     var rows = 0
+    /// Set once the start of the file (its byte order mark, its first line) has been looked at.
+    var started = false
 
-    init(file: String) { self.file = file }
+    init(file: String) { self.file = Files.displayName(file) }
+
+    static let utf8BOM: [UInt8] = [0xEF, 0xBB, 0xBF]
+
+    /// The start of the file: returns how many bytes to skip (a UTF-8 byte order mark), or
+    /// throws naming a file that is not comma-separated UTF-8.
+    func checkStart(_ input: UnsafeRawBufferPointer) throws -> Int {
+        if input.count >= 2 && ((input[0] == 0xFF && input[1] == 0xFE) || (input[0] == 0xFE && input[1] == 0xFF)) {
+            throw VaultError.invalidData("\(file) is UTF-16 text; save it as \"CSV UTF-8 (comma delimited)\" (header team,criterion,score[,comment])")
+        }
+        let skip = input.starts(with: Self.utf8BOM) ? 3 : 0
+        // The first line that holds anything: a header always has commas.
+        var start = skip
+        while start < input.count && (input[start] == 0x0A || input[start] == 0x0D) { start += 1 }
+        var end = start
+        while end < input.count && input[end] != 0x0A { end += 1 }
+        let first = UnsafeRawBufferPointer(rebasing: input[start..<end])
+        if !first.contains(0x2C) {
+            let line = input[skip..<start].reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }
+            for (byte, name) in [(UInt8(0x3B), "semicolon"), (UInt8(0x09), "tab")] where first.contains(byte) {
+                throw VaultError.invalidData("\(file):\(line): this looks like a \(name)-separated file; evalvault reads comma-separated CSV (header team,criterion,score[,comment]): save it as \"CSV UTF-8 (comma delimited)\", with a decimal point in scores")
+            }
+        }
+        return skip
+    }
 
     mutating func scan(_ input: UnsafeRawBufferPointer, firstLine: Int, _ row: (ScoreRow) throws -> Void, problem: (String) throws -> Void) throws {
+        var input = input
+        if !started {
+            started = true
+            input = UnsafeRawBufferPointer(rebasing: input[try checkStart(input)...])
+        }
         let file = self.file
         var columns = self.columns, rows = self.rows
         defer { self.columns = columns; self.rows = rows }
@@ -163,9 +200,10 @@ enum CSVStream {
 
     static func read(_ path: String, _ body: (UnsafeRawBufferPointer, Int, inout ScoreCSV) throws -> Void,
                      progress: (Int, Int) -> Void) throws {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw VaultError.notFound("cannot read \(path): \(String(cString: strerror(errno)))") }
+        // A path, a pipe or `/dev/fd/N`, or `-` (standard input): all read the same way, a block at a time.
+        let fd = try Files.openForReading(path, what: "CSV file")
         defer { close(fd) }
+        let name = Files.displayName(path)
         var st = stat()
         let total = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int(st.st_size) : 0
         var reader = ScoreCSV(file: path)
@@ -176,7 +214,7 @@ enum CSVStream {
         while !eof || have > 0 {
             if !eof && have < buffer.count {
                 let n = buffer.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress! + have, $0.count - have) }
-                if n < 0 { if errno == EINTR { continue }; throw VaultError.invalidData("cannot read \(path): \(String(cString: strerror(errno)))") }
+                if n < 0 { if errno == EINTR { continue }; throw VaultError.invalidData("cannot read \(name): \(String(cString: strerror(errno)))") }
                 if n == 0 { eof = true } else { have += n; if have < blockSize && !eof { continue } }
             }
             // The cut: after the last newline with an even number of quotes before it.
@@ -189,7 +227,7 @@ enum CSVStream {
                     }
                 }
                 guard last >= 0 else {
-                    if have == buffer.count { throw VaultError.invalidData("\(path):\(line): a record longer than \(blockSize >> 20) MiB") }
+                    if have == buffer.count { throw VaultError.invalidData("\(name):\(line): a record longer than \(blockSize >> 20) MiB") }
                     continue
                 }
                 cut = last + 1

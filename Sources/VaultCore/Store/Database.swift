@@ -6,12 +6,16 @@ import Foundation
 public final class Database {
     let handle: OpaquePointer
     public let path: String
+    /// What to do when this file turns out to be corrupt, added to that error (a vault's: how to
+    /// restore it from a backup).
+    var corruptionAdvice: String?
 
     /// Opens (or with `create`, creates) the database at `path` with the settings every vault
     /// relies on: WAL journal (design: On disk) with full fsync, foreign keys, secure_delete (freed
     /// pages are zeroed, so deleted key wraps do not linger), and a busy timeout so concurrent
     /// evalvault processes wait for each other instead of failing with "database is locked".
-    public init(path: String, create: Bool) throws {
+    public init(path: String, create: Bool, corruptionAdvice: String? = nil) throws {
+        self.corruptionAdvice = corruptionAdvice
         _ = Self.configured
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
@@ -34,7 +38,50 @@ public final class Database {
         try execute("PRAGMA trusted_schema = OFF")
     }
 
+    /// Opens an existing SQLite file that is not a live vault — a backup file, or a restored
+    /// vault.db before it is one — with no WAL (so it stays one self-contained file), read-only
+    /// unless `writable`. (An empty file is an empty database: `VaultBackup.createPrivate` makes
+    /// one with mode 0600 for SQLite to fill.)
+    init(plainFile path: String, writable: Bool = false) throws {
+        _ = Self.configured
+        var db: OpaquePointer?
+        let flags = (writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            if let db { sqlite3_close_v2(db) }
+            if !FileManager.default.fileExists(atPath: path) { throw VaultError.notFound("\(path) does not exist") }
+            throw VaultError.permission("cannot open \(path)")
+        }
+        handle = db
+        self.path = path
+        sqlite3_extended_result_codes(db, 1)
+        try execute("PRAGMA trusted_schema = OFF")
+        if writable { try execute("PRAGMA synchronous = FULL") }
+    }
+
     deinit { sqlite3_close_v2(handle) }
+
+    /// Copies this whole database, as one consistent snapshot, into `destination` (a new,
+    /// empty database) with SQLite's online backup API: other processes may keep writing the
+    /// vault meanwhile; the copy is what was committed when it started.
+    func copy(into destination: Database) throws {
+        guard let backup = sqlite3_backup_init(destination.handle, "main", handle, "main") else {
+            throw destination.error(sqlite3_errcode(destination.handle))
+        }
+        let step = sqlite3_backup_step(backup, -1)
+        let finish = sqlite3_backup_finish(backup)
+        guard step == SQLITE_DONE else { throw destination.error(step) }
+        guard finish == SQLITE_OK else { throw destination.error(finish) }
+    }
+
+    /// SQLite's own check of every page, index and constraint: nil when sound, else its first
+    /// complaint.
+    func integrityProblem() throws -> String? {
+        let s = try prepare("PRAGMA integrity_check(1)")
+        guard try s.step() else { return "no answer from integrity_check" }
+        let answer = s.text(0)
+        return answer == "ok" ? nil : answer
+    }
 
     /// Process-wide settings, once, before the first connection: no allocation statistics
     /// (a global lock per malloc, visible in bulk inserts' profiles).
@@ -89,7 +136,7 @@ public final class Database {
         let message = String(cString: sqlite3_errmsg(handle))
         switch rc & 0xff {
         case SQLITE_CORRUPT, SQLITE_NOTADB:
-            return .integrity("\(path) is corrupt (\(message))")
+            return .integrity("\(path) is corrupt (\(message))" + (corruptionAdvice.map { "; \($0)" } ?? ""))
         case SQLITE_BUSY, SQLITE_LOCKED:
             return .internalError("the vault stayed busy for 10 s; another evalvault process is holding it (\(message))")
         case SQLITE_READONLY, SQLITE_PERM, SQLITE_AUTH:

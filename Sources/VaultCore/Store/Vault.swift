@@ -48,12 +48,18 @@ public final class Vault {
         guard Files.exists(location.databasePath) else {
             throw VaultError.notFound("no vault at \(location.directory) (run `evalvault init --chair ID`, or pass --dir or set EVALVAULT_DIR)")
         }
-        let db = try Database(path: location.databasePath, create: false)
+        // A damaged vault.db says how to restore it (design: Backup and restore). An empty one
+        // (truncated to nothing) is not created afresh by the migrations below.
+        let advice = VaultBackup.advice(for: location)
+        if let size = try? FileManager.default.attributesOfItem(atPath: location.databasePath)[.size] as? Int, size == 0 {
+            throw VaultError.integrity("\(location.databasePath) is empty (truncated?); \(advice)")
+        }
+        let db = try Database(path: location.databasePath, create: false, corruptionAdvice: advice)
         try Schema.migrate(db)
         let s = try db.prepare("SELECT key, value FROM vault_meta WHERE key IN ('vault_id', 'format')")
         var meta: [String: String] = [:]
         while try s.step() { meta[s.text(0)] = s.text(1) }
-        guard let id = meta["vault_id"] else { throw VaultError.integrity("\(location.databasePath) has no vault id") }
+        guard let id = meta["vault_id"] else { throw VaultError.integrity("\(location.databasePath) has no vault id; \(advice)") }
         // The id names files in the client's state folder: it must be exactly what init makes
         // (32 lower-case hex digits), never a path.
         guard id.utf8.count == 32, id.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {

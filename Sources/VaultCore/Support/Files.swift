@@ -8,36 +8,71 @@ import Glibc
 public enum Files {
     public static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 
-    /// Reads a whole file, mapping a missing one to exit 66. For a file given by anyone, use
-    /// `read(_:what:limit:)`, which never reads more than its bound.
-    public static func read(_ path: String, what: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw exists(path) ? VaultError.permission("cannot read \(what) \(path)") : VaultError.notFound("\(what) \(path) does not exist")
-        }
-        return [UInt8](data)
-    }
+    /// The path that means standard input, as it does for age, gpg and most Unix tools.
+    public static let standardInput = "-"
 
-    /// Reads a whole file that must hold at most `limit` bytes: one given to a verifier by
-    /// anyone. Never reads more than `limit` plus one chunk, whatever the path names (a huge
-    /// file, a pipe, /dev/zero); a larger file is refused with exit 65, a missing one with 66.
-    public static func read(_ path: String, what: String, limit: Int) throws -> [UInt8] {
+    /// How messages name an input: "standard input" for `-`, else the path.
+    public static func displayName(_ path: String) -> String { path == standardInput ? "standard input" : path }
+
+    /// Who has read standard input in this process, if anyone: it can be read only once, so a
+    /// second `-` (`--csv -` with `--passphrase-file -`) is refused rather than handed whatever
+    /// the first reader left.
+    private final class StandardInputClaim: @unchecked Sendable {
+        let lock = NSLock()
+        var owner: String?
+    }
+    private static let standardInputClaim = StandardInputClaim()
+
+    /// Opens a file a user named for reading, and returns its descriptor (the caller closes it).
+    /// `-` is standard input (a duplicate of descriptor 0, claimed once per process); any other
+    /// path is opened as it is, so a pipe, `/dev/stdin` or a `<(…)` path (`/dev/fd/N`) reads
+    /// like a file. A missing file is exit 66, one that cannot be opened 77.
+    public static func openForReading(_ path: String, what: String) throws -> Int32 {
+        if path == standardInput {
+            let claim = standardInputClaim
+            claim.lock.lock()
+            defer { claim.lock.unlock() }
+            if let owner = claim.owner {
+                throw VaultError.usage("standard input is already read for the \(owner); give the \(what) as a file")
+            }
+            let fd = dup(0)
+            guard fd >= 0 else { throw VaultError.permission("cannot read \(what) from standard input (it is closed)") }
+            claim.owner = what
+            return fd
+        }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             if errno == ENOENT { throw VaultError.notFound("\(what) \(path) does not exist") }
             throw VaultError.permission("cannot read \(what) \(path)")
         }
+        return fd
+    }
+
+    /// Reads a whole file (or `-`, standard input), mapping a missing one to exit 66. For a
+    /// file given by anyone, use `read(_:what:limit:)`, which never reads more than its bound.
+    public static func read(_ path: String, what: String) throws -> [UInt8] {
+        try read(path, what: what, limit: Int.max)
+    }
+
+    /// Reads a whole file that must hold at most `limit` bytes: one given to a verifier by
+    /// anyone. Never reads more than `limit` plus one chunk, whatever the path names (a huge
+    /// file, a pipe, standard input, /dev/zero); a larger file is refused with exit 65, a
+    /// missing one with 66.
+    public static func read(_ path: String, what: String, limit: Int) throws -> [UInt8] {
+        let fd = try openForReading(path, what: what)
         defer { close(fd) }
+        let name = displayName(path)
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw VaultError.permission("cannot read \(what) \(path)")
+                throw VaultError.permission("cannot read \(what) \(name)")
             }
             if n == 0 { return out }
-            guard out.count + n <= limit else {
-                throw VaultError.invalidData("\(what) \(path) is larger than \(sizeText(limit)); refusing to read it")
+            guard n <= limit - out.count else {
+                throw VaultError.invalidData("\(what) \(name) is larger than \(sizeText(limit)); refusing to read it")
             }
             out += chunk[0..<n]
         }
