@@ -8,6 +8,25 @@ import Glibc
 /// stderr captured through files, an explicit environment, and a new session (setsid) so the
 /// child has no controlling terminal — a passphrase prompt must fail at once, never hang.
 public enum Subprocess {
+    /// Writes `bytes` into a pipe's write end from another thread, then closes it, so a reader
+    /// that reads slowly (or not at all) never blocks the test; a reader that closes early makes
+    /// the write fail with EPIPE (SIGPIPE is ignored for the test process).
+    public static func feed(_ bytes: [UInt8], into writeEnd: Int32) {
+        signal(SIGPIPE, SIG_IGN)
+        Thread.detachNewThread {
+            bytes.withUnsafeBytes { b in
+                var off = 0
+                while off < b.count {
+                    let n = write(writeEnd, b.baseAddress! + off, b.count - off)
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { break }
+                    off += n
+                }
+            }
+            close(writeEnd)
+        }
+    }
+
     public struct Result: Sendable {
         public let status: Int32
         public let stdout: String
@@ -100,20 +119,7 @@ public enum Subprocess {
             // Written from another thread, so a child that reads slowly (or not at all) never
             // blocks the test; a child that exits early makes the write fail (EPIPE, not SIGPIPE:
             // MSG_NOSIGNAL has no file equivalent, so SIGPIPE is ignored for the test process).
-            let writeEnd = pipeEnds[1]
-            signal(SIGPIPE, SIG_IGN)
-            Thread.detachNewThread {
-                stdin.withUnsafeBytes { b in
-                    var off = 0
-                    while off < b.count {
-                        let n = write(writeEnd, b.baseAddress! + off, b.count - off)
-                        if n < 0 && errno == EINTR { continue }
-                        if n <= 0 { break }
-                        off += n
-                    }
-                }
-                close(writeEnd)
-            }
+            feed(stdin, into: pipeEnds[1])
         }
         guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
         return Child(pid: pid, outPath: outPath, errPath: errPath)

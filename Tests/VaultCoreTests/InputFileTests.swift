@@ -11,23 +11,10 @@ final class FedPipe: @unchecked Sendable {
     var path: String { "/dev/fd/\(readEnd)" }
 
     init(_ bytes: [UInt8]) {
-        signal(SIGPIPE, SIG_IGN)
         var ends: [Int32] = [-1, -1]
         precondition(pipe(&ends) == 0)
         readEnd = ends[0]
-        let writeEnd = ends[1]
-        Thread.detachNewThread {
-            bytes.withUnsafeBytes { b in
-                var off = 0
-                while off < b.count {
-                    let n = write(writeEnd, b.baseAddress! + off, b.count - off)
-                    if n < 0 && errno == EINTR { continue }
-                    if n <= 0 { break }
-                    off += n
-                }
-            }
-            close(writeEnd)
-        }
+        Subprocess.feed(bytes, into: ends[1])
     }
 
     deinit { close(readEnd) }
