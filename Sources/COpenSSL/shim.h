@@ -4,7 +4,10 @@
 #ifndef EVALVAULT_COPENSSL_SHIM_H
 #define EVALVAULT_COPENSSL_SHIM_H
 
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/obj_mac.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
@@ -121,6 +124,22 @@ static inline int evalvault_hkdf_sha256(int mode,
     OPENSSL_cleanse(t, sizeof t);
     EVP_MAC_CTX_free(ctx);
     return ok;
+}
+
+/// The NIST P-256 group, made once per process (tally rounds' point arithmetic). Read-only once
+/// made, so every thread may use it; NULL only if the default provider lacks the curve.
+static inline EC_GROUP **evalvault_p256_slot_(void) {
+    static EC_GROUP *group;
+    return &group;
+}
+static inline void evalvault_p256_make_(void) {
+    *evalvault_p256_slot_() = EC_GROUP_new_by_curve_name_ex(NULL, NULL, NID_X9_62_prime256v1);
+    ERR_clear_error();
+}
+static inline const EC_GROUP *evalvault_p256(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, evalvault_p256_make_);
+    return *evalvault_p256_slot_();
 }
 
 /// Sets the GCM IV length / reads or sets the tag: EVP_CIPHER_CTX_ctrl with the GCM constants.
