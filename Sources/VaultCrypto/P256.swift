@@ -199,11 +199,7 @@ final class BigNumber {
 
     deinit { BN_clear_free(pointer) }
 
-    var bytes32: [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        guard BN_bn2binpad(pointer, &out, 32) == 32 else { fatalError("BN_bn2binpad: more than 32 bytes") }
-        return out
-    }
+    var bytes32: [UInt8] { Self.bytes(pointer) }
 
     static func bytes(_ bn: OpaquePointer) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)

@@ -243,33 +243,27 @@ extension Vault {
             return try signCheckpoint(chair: actor.id, key: actor.keys.signing)
         }
 
-        let dir = (path as NSString).deletingLastPathComponent
-        let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(Hex.encode(SecureRandom.bytes(count: 6)))"
-        defer { unlink(tmp); unlink(tmp + "-journal") }
+        // The file is written under a temporary name beside FILE (mode 0600 from creation, as
+        // every atomic write is) and linked or renamed into place only once it reads back.
+        let writer: Files.AtomicWriter
+        do { writer = try Files.AtomicWriter(path: path, mode: 0o600) } catch let e as VaultError { try failed(e) }
+        defer { unlink(writer.tmp + "-journal") }
         do {
             do {
-                try VaultBackup.createPrivate(tmp)
-                let copy = try Database(plainFile: tmp, writable: true)
+                let copy = try Database(plainFile: writer.tmp, writable: true)
                 try database.copy(into: copy)
                 try copy.execute("PRAGMA journal_mode = DELETE")  // one self-contained file, no WAL
                 try VaultBackup.writeTables(copy, vaultID: id, checkpoint: note, files: files)
             }
             // Verified after writing, as restore will read it.
-            let check = try VaultBackup.read(path: tmp)
+            let check = try VaultBackup.read(path: writer.tmp)
             guard check.vaultID == id, check.checkpoint.text == note.text, check.chairKey == (try chairKey), check.files.count == files.count else {
-                throw VaultError.internalError("the backup written to \(tmp) does not read back as this vault's")
+                throw VaultError.internalError("the backup written to \(writer.tmp) does not read back as this vault's")
             }
-            let digest = try VaultBackup.sha256(ofFile: tmp)
-            let fd = Glibc.open(tmp, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0, fsync(fd) == 0 else { if fd >= 0 { close(fd) }; throw VaultError.internalError("could not write \(path)") }
-            close(fd)
-            if overwrite {
-                guard rename(tmp, path) == 0 else { throw VaultError.internalError("could not write \(path): \(String(cString: strerror(errno)))") }
-            } else if link(tmp, path) != 0 {
-                if errno == EEXIST { throw VaultError.usage("\(path) already exists; refusing to overwrite it (--force replaces it)") }
-                throw VaultError.internalError("could not write \(path): \(String(cString: strerror(errno)))")
+            let digest = try VaultBackup.sha256(ofFile: writer.tmp)
+            do { try writer.commit(overwrite: overwrite) } catch VaultError.usage {
+                throw VaultError.usage("\(path) already exists; refusing to overwrite it (--force replaces it)")
             }
-            Files.syncDirectory(dir.isEmpty ? "." : dir)
             return VaultBackup.Summary(vaultID: id, size: check.size, checkpoint: note, files: files.count, bytes: digest.bytes, sha256: digest.hex)
         } catch let e as VaultError {
             try failed(e)

@@ -42,7 +42,6 @@ enum ClientStateFile {
             }
             out.append(0x0A)
         }
-        func opt(_ v: String?) -> String? { v.map { "=" + $0 } }
         out += Array(magic.utf8); out.append(0x0A)
         line(["vault", s.vaultID])
         line(["root", Hex.encode(s.root)])
