@@ -104,9 +104,7 @@ extension Vault {
         // A refusal says what in the request was refused when that can be told exactly: the
         // reason goes into the denial's audit entry and its message.
         func decide(_ asked: PolicyRequest, details: [String: JSONValue], reason: String?) throws -> PolicyDecision {
-            var d = details
-            if let reason { d["reason"] = .string(reason) }
-            return try authorize(asked, actor: actor, target: target, details: d, policy: governing.set, reason: reason)
+            try authorize(asked, actor: actor, target: target, details: details, policy: governing.set, reason: reason)
         }
 
         // 1. Before anything is decrypted.
