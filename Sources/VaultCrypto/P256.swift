@@ -62,18 +62,35 @@ public enum P256 {
             rawRepresentation = [UInt8](repeating: 0, count: 24) + (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * (7 - $0))) }
         }
 
-        static func combine(_ a: Scalar, _ b: Scalar, _ op: (OpaquePointer?, OpaquePointer?, OpaquePointer?, OpaquePointer?, OpaquePointer?) -> Int32,
-                            _ name: String) -> Scalar {
+        /// a·b + c mod n, in constant time (the C shim's Montgomery multiplication): the prover
+        /// multiplies secret scalars.
+        public static func multiplyAdd(_ a: Scalar, _ b: Scalar, _ c: Scalar? = nil) -> Scalar {
+            var out = [UInt8](repeating: 0, count: 32)
+            let ok: Int32
+            if let c { ok = evalvault_p256_scalar_muladd(&out, a.rawRepresentation, b.rawRepresentation, c.rawRepresentation) }
+            else { ok = evalvault_p256_scalar_muladd(&out, a.rawRepresentation, b.rawRepresentation, nil) }
+            BigNumber.check(ok, "evalvault_p256_scalar_muladd")
+            return Scalar(reduced: out)
+        }
+
+        static let minusOne = Scalar(reduced: BigNumber.with { ctx in
+            let r = BigNumber(P256.order)
+            BigNumber.check(BN_sub_word(r.pointer, 1), "BN_sub_word")
+            return r.bytes32
+        })
+
+        public static func + (a: Scalar, b: Scalar) -> Scalar { multiplyAdd(a, one, b) }
+        public static func - (a: Scalar, b: Scalar) -> Scalar { multiplyAdd(b, minusOne, a) }
+        public static func * (a: Scalar, b: Scalar) -> Scalar { multiplyAdd(a, b) }
+
+        /// The multiplicative inverse (nil for zero). Public values only (Lagrange coefficients).
+        public var inverse: Scalar? {
             BigNumber.with { ctx in
-                let x = BigNumber(a.rawRepresentation), y = BigNumber(b.rawRepresentation), n = BigNumber(P256.order), r = BigNumber()
-                BigNumber.check(op(r.pointer, x.pointer, y.pointer, n.pointer, ctx), name)
+                let a = BigNumber(rawRepresentation), n = BigNumber(P256.order), r = BigNumber()
+                guard BN_mod_inverse(r.pointer, a.pointer, n.pointer, ctx) != nil else { ERR_clear_error(); return nil }
                 return Scalar(reduced: r.bytes32)
             }
         }
-
-        public static func + (a: Scalar, b: Scalar) -> Scalar { combine(a, b, BN_mod_add, "BN_mod_add") }
-        public static func - (a: Scalar, b: Scalar) -> Scalar { combine(a, b, BN_mod_sub, "BN_mod_sub") }
-        public static func * (a: Scalar, b: Scalar) -> Scalar { combine(a, b, BN_mod_mul, "BN_mod_mul") }
         public static prefix func - (a: Scalar) -> Scalar { zero - a }
     }
 
@@ -83,11 +100,11 @@ public enum P256 {
         // @unchecked: the EC_POINT is never mutated after the initialiser returns.
         let pointer: OpaquePointer
 
-        private init(_ pointer: OpaquePointer) { self.pointer = pointer }
+        init(_ pointer: OpaquePointer) { self.pointer = pointer }
 
         deinit { EC_POINT_free(pointer) }
 
-        private static func make() -> OpaquePointer {
+        static func make() -> OpaquePointer {
             guard let p = EC_POINT_new(P256.group) else { fatalError("EC_POINT_new failed") }
             return p
         }
@@ -183,6 +200,59 @@ public enum P256 {
     }
 }
 
+extension P256 {
+    /// Multiplication by one fixed point through OpenSSL's constant-time comb table (made once,
+    /// ~40 ms): about 5× faster than a variable-base multiplication, for the bases a tally round
+    /// multiplies thousands of times (its joint key, the second generator H).
+    public final class FixedBase: @unchecked Sendable {
+        // @unchecked: the group and its table are read-only once made.
+        private let group: OpaquePointer
+        public let base: Point
+
+        public init(_ base: Point) {
+            guard let g = evalvault_p256_fixed_base_new(base.pointer) else { fatalError("EC_GROUP_precompute_mult failed") }
+            group = g
+            self.base = base
+        }
+
+        deinit { EC_GROUP_free(group) }
+
+        /// s·base.
+        public func multiply(_ s: Scalar) -> Point {
+            let r = Point.make()
+            BigNumber.with { ctx in
+                let k = BigNumber(s.rawRepresentation)
+                BigNumber.check(EC_POINT_mul(group, r, k.pointer, nil, nil, ctx), "EC_POINT_mul")
+            }
+            return Point(r)
+        }
+    }
+
+    /// Σ sᵢ·Pᵢ in one multi-scalar multiplication (Pippenger's bucket method in the C shim).
+    /// Variable time: for public values only, which is all verification handles.
+    public static func multiScalarMultiply(_ points: [Point], _ scalars: [Scalar]) -> Point {
+        precondition(points.count == scalars.count)
+        let r = Point.make()
+        var flat = [UInt8]()
+        flat.reserveCapacity(32 * scalars.count)
+        for s in scalars { flat += s.rawRepresentation }
+        let raw: [OpaquePointer?] = points.map { $0.pointer }
+        let ok = withExtendedLifetime(points) {
+            raw.withUnsafeBufferPointer { evalvault_p256_msm(r, $0.baseAddress, flat, points.count) }
+        }
+        BigNumber.check(ok, "evalvault_p256_msm")
+        return Point(r)
+    }
+
+    /// Brings points to affine form with one shared inversion, so that encoding each is cheap.
+    public static func normalize(_ points: [Point]) {
+        guard !points.isEmpty else { return }
+        var raw: [OpaquePointer?] = points.map { $0.pointer }
+        let ok = withExtendedLifetime(points) { raw.withUnsafeMutableBufferPointer { evalvault_p256_make_affine(points.count, $0.baseAddress) } }
+        BigNumber.check(ok, "EC_POINTs_make_affine")
+    }
+}
+
 /// A BIGNUM owned by Swift, cleared when freed (scalars may be secret).
 final class BigNumber {
     let pointer: OpaquePointer
@@ -207,10 +277,10 @@ final class BigNumber {
         return out
     }
 
-    /// Runs `body` with a fresh BN_CTX (secure heap when available).
+    /// Runs `body` with the calling thread's BN_CTX (made once per thread, secure heap when
+    /// available): a context per call cost more than a point addition.
     static func with<R>(_ body: (OpaquePointer) throws -> R) rethrows -> R {
-        guard let ctx = BN_CTX_secure_new() ?? BN_CTX_new() else { fatalError("BN_CTX_new failed") }
-        defer { BN_CTX_free(ctx) }
+        guard let ctx = evalvault_thread_bnctx() else { fatalError("BN_CTX_new failed") }
         return try body(ctx)
     }
 

@@ -15,7 +15,7 @@ struct Bench: ParsableCommand {
               swift build -c release && .build/release/evalvault-bench
             The full size takes a few minutes; --small runs the same steps on 10,000 scores (as CI does).
             """,
-        subcommands: [Run.self, PrepareSeal.self, PrepareReveal.self, PrepareCitizens.self, RevealOnce.self, KDFOnce.self, AuditOnce.self],
+        subcommands: [Run.self, PrepareSeal.self, PrepareReveal.self, PrepareCitizens.self, RevealOnce.self, KDFOnce.self, AuditOnce.self, TallyCryptoOnce.self],
         defaultSubcommand: Run.self
     )
 }
