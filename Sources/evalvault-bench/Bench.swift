@@ -15,7 +15,7 @@ struct Bench: ParsableCommand {
               swift build -c release && .build/release/evalvault-bench
             The full size takes a few minutes; --small runs the same steps on 10,000 scores (as CI does).
             """,
-        subcommands: [Run.self, PrepareSeal.self, PrepareReveal.self, PrepareCitizens.self, RevealOnce.self, KDFOnce.self, AuditOnce.self, TallyCryptoOnce.self],
+        subcommands: [Run.self, PrepareSeal.self, PrepareReveal.self, PrepareCitizens.self, RevealOnce.self, KDFOnce.self, AuditOnce.self, TallyCryptoOnce.self, PrepareTally.self, TallyRevealOnce.self],
         defaultSubcommand: Run.self
     )
 }
@@ -244,6 +244,30 @@ struct Run: ParsableCommand {
             report.row("reveal rank over those \(citizens.formatted()) scores (whole process)", seconds: Stats([reveal.seconds]), peak: Stats([reveal.peakMiB]),
                        target: "≤ 256 MiB", verdict: verdict(reveal.peakMiB <= 256, "", sizeDependent: false))
         }
+
+        // T. A tally round: sealing and verifying one score with its range proof on one core,
+        //    and the reveal of a whole round (every proof verified, cells added, two holders'
+        //    partial decryptions with proofs, totals, ranking) on both cores, in its own process.
+        let crypto = try series("tally crypto") { _ in try Child.run([bench, "tally-crypto", "--scores", small ? "1000" : "8192"], in: root) }
+        let sealRate = Stats(crypto.compactMap { $0.result("seal_per_s") }), verifyRate = Stats(crypto.compactMap { $0.result("verify_per_s") })
+        report.rate("tally: seal one score with its range proof (grid of 201 values, 8 bits), one core", perSecond: sealRate)
+        report.note("  target: at least 1,000 per second per core   " + verdict(sealRate.median >= 1_000, "", sizeDependent: false))
+        report.rate("tally: verify one range proof from its bytes, in batches of \(Tally.verificationChunk.formatted()), one core", perSecond: verifyRate)
+        report.note("  target: at least 2,000 per second per core   " + verdict(verifyRate.median >= 2_000, "", sizeDependent: false))
+        let (tTeams, tCriteria, tEvaluators) = small ? (10, 10, 10) : (100, 10, 100)
+        let tallyScores = tTeams * tCriteria * tEvaluators
+        let tdir = try fresh("T")
+        let shape = ["--teams", String(tTeams), "--criteria", String(tCriteria), "--evaluators", String(tEvaluators)]
+        let prepared = try Child.run([bench, "prepare-tally", "--dir", tdir] + shape, in: root)
+        report.rate("tally: seal \(tallyScores.formatted()) scores with their proofs on both cores", perSecond: Stats([prepared.result("seal2_per_s") ?? 0]))
+        let tally = try series("tally reveal") { _ in try Child.run([bench, "tally-reveal-once", "--dir", tdir] + shape, in: root) }
+        guard tally.allSatisfy({ $0.result("sum_units") == prepared.result("sum_units") }) else {
+            throw ValidationError("the tally's totals differ from the scores sealed")
+        }
+        let tallyTime = Stats(tally.map(\.seconds)), tallyPeak = Stats(tally.map(\.peakMiB))
+        report.row("tally: reveal \(tallyScores.formatted()) scores (\(tTeams) teams × \(tCriteria) criteria × \(tEvaluators) evaluators), every proof verified, 2 of 3 holders, both cores",
+                   seconds: tallyTime, peak: tallyPeak, target: "≤ 60 s per 100,000, ≤ 256 MiB",
+                   verdict: verdict(tallyTime.median * 100_000 / Double(tallyScores) <= 60 && tallyPeak.max <= 256, "totals equal the sealed scores' sum"))
 
         // C. The audit log: append N signed entries, then `evalvault audit verify` the export.
         var appendRates: [Double] = [], committedRates: [Double] = []

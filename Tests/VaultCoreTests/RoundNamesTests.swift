@@ -61,7 +61,7 @@ struct RoundNamesTests {
         ("upstage = \"Upstage\"", "upstage = \"Naver Cloud\"", "r.toml:5: teams.upstage: \"Naver Cloud\" is also the name of team naver-cloud"),
         ("upstage = \"Upstage\"", "\"up stage\" = \"Upstage\"", "r.toml:5: teams.\"up stage\": \"up stage\" is not a valid team id"),
         ("programme = \"National AI Foundation Model Programme\"", "programme = 2025", "r.toml:2: programme: must be the programme's name (a string)"),
-        ("programme = \"National AI Foundation Model Programme\"", "programm = \"x\"", "r.toml:2: programm: unknown key (expected id, title, programme, teams or [teams]"),
+        ("programme = \"National AI Foundation Model Programme\"", "programm = \"x\"", "r.toml:2: programm: unknown key (expected id, title, programme, mode, teams or [teams]"),
     ])
     func errors(_ from: String, _ to: String, _ message: String) throws {
         let text = Self.named.replacingOccurrences(of: from, with: to)

@@ -169,8 +169,8 @@ def stats(reveal, cells, scores):
             for cid, _, lo, _, step, M in CRITERIA:
                 if cid in per[t]:
                     c, tot = per[t][cid]
-                    v = Fraction(lo) + Fraction(step) * tot / c if reveal["stat"] == "mean" else Fraction(c)
-                    out.append({"team": t, "criterion": cid, "n": c, "value": fmt(v, prec)})
+                    value = fmt(Fraction(lo) + Fraction(step) * tot / c, prec) if reveal["stat"] == "mean" else str(c)
+                    out.append({"team": t, "criterion": cid, "n": c, "value": value})
         return out
     wsum = sum(Fraction(c[1]) for c in CRITERIA)
     val = {}
@@ -183,6 +183,8 @@ def stats(reveal, cells, scores):
         else:
             v = sum(Fraction(crit[cid][1]) / wsum * Fraction(100 * tot, crit[cid][5] * c) for cid, (c, tot) in per[t].items())
         val[t] = (nmin, v)
+    if reveal["stat"] == "count":
+        return [{"team": t, "n": val[t][0], "value": str(val[t][1].numerator)} for t in teams]
     if reveal["stat"] != "rank":
         return [{"team": t, "n": val[t][0], "value": fmt(val[t][1], prec)} for t in teams]
     for pos, t in enumerate(sorted(teams, key=lambda t: (-val[t][1], t)), 1):

@@ -484,8 +484,9 @@ def statistics(stat, by, precision, advance, cells, crit_order, criteria, scores
                 if cid not in table[team]: continue
                 cnt, tot = table[team][cid]
                 cr = criteria[cid]
-                v = cr["min"] + cr["step"] * Fraction(tot, cnt) if stat == "mean" else Fraction(cnt)
-                out.append(dict(team=team, criterion=cid, n=cnt, value=fmt(v, precision)))
+                if stat == "mean": value = fmt(cr["min"] + cr["step"] * Fraction(tot, cnt), precision)
+                else: value = str(cnt)                 # a count is a whole number, no decimals
+                out.append(dict(team=team, criterion=cid, n=cnt, value=value))
         return out
     def n_of(team): return min(cnt for cnt, _ in table[team].values())
     if stat == "mean":
@@ -497,7 +498,7 @@ def statistics(stat, by, precision, advance, cells, crit_order, criteria, scores
     if stat == "count":
         for team in order:
             evs = {s["ev"] for s in scores if s["team"] == team}
-            out.append(dict(team=team, n=n_of(team), value=fmt(Fraction(len(evs)), precision)))
+            out.append(dict(team=team, n=n_of(team), value=str(len(evs))))
         return out
     wsum = sum(criteria[cid]["weight"] for cid in crit_order)
     if wsum == 0: fail("results: the criteria's weights sum to 0, so no weighted total exists")

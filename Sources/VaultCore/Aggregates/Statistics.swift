@@ -155,6 +155,33 @@ public struct Aggregator {
             return AggregateResult(round: config.id, stat: stat, by: by, groups: out, cells: cells)
         }
 
+        // count and mean need only each cell's count and sum (all a tally round has).
+        if round.values == nil && (stat == .count || stat == .mean) {
+            var groups: [AggregateGroup] = []
+            for t in teams {
+                let present = (0..<C).filter { count[t * C + $0] > 0 }
+                for c in byCell ? present.map(Optional.some) : [nil] {
+                    let value: String
+                    if stat == .count {
+                        value = String(c.map { Int(count[t * C + $0]) } ?? evaluatorsOfTeam[t])
+                    } else if let c {
+                        // min + step·Σunits / n, exactly.
+                        let n = Int128(count[t * C + c]), cr = criteria[c]
+                        value = try R(Int128(cr.min.micros) * n + Int128(cr.step.micros) * round.sum(t * C + c), Int128(Fixed.scale) * n)
+                            .decimal(places: precision)
+                    } else {
+                        // Σ over cells of 100·Σunits/steps, over the number of scores.
+                        var acc = R.zero
+                        for k in present { acc = try acc.adding(try R(round.sum(t * C + k) * 100, Int128(criteria[k].stepCount))) }
+                        value = try acc.divided(by: R(Int128(present.reduce(0) { $0 + Int(count[t * C + $1]) }))).decimal(places: precision)
+                    }
+                    groups.append(AggregateGroup(team: config.teams[t], criterion: c.map { criteria[$0].id },
+                                                 n: c.map { Int(count[t * C + $0]) } ?? smallestCell(t), value: value))
+                }
+            }
+            return AggregateResult(round: config.id, stat: stat, by: by, groups: groups, cells: cells)
+        }
+
         // Order statistics: the values of each group, scaled to 0–100 by team, raw by cell.
         guard let all = round.values else { throw VaultError.internalError("\(stat.rawValue) needs the individual values, which were not kept") }
         var units = [[Int64]](repeating: [], count: T * C)

@@ -102,6 +102,18 @@ public struct DeclaredReveal: Sendable, Equatable {
     }
 }
 
+/// How a round keeps its scores (design: Concepts, Tally rounds).
+public enum RoundMode: String, Sendable, CaseIterable {
+    /// Each batch is sealed to the round's key; k holders rebuild that key to reveal.
+    case sealed
+    /// Each score is an ElGamal ciphertext under a joint key made by the holders' ceremony, with
+    /// a proof it is on the grid; only cell totals are ever decrypted.
+    case tally
+
+    /// What a tally round can reveal: statistics of cell counts and sums only.
+    public static let tallyStatistics: Set<Statistic> = [.count, .mean, .weightedTotal, .rank]
+}
+
 /// A round's definition, fixed when it opens (design: Concepts, Command line's round file).
 public struct RoundConfig: Sendable, Equatable {
     public let id: String
@@ -119,6 +131,8 @@ public struct RoundConfig: Sendable, Equatable {
     /// Display names of teams (a `[teams]` table of id = "name"), for the results page; a team
     /// without one is shown by its id. Ids stay what seals, results and policies use.
     public let teamNames: [String: String]
+    /// `mode` in the round file; `sealed` when it says nothing.
+    public let mode: RoundMode
 
     /// How a team is shown to people: its display name, else its id.
     public func displayName(of team: String) -> String { teamNames[team] ?? team }
@@ -151,6 +165,7 @@ public struct RoundConfig: Sendable, Equatable {
         if !publish.isEmpty { o["publish"] = .array(publish.map(\.canonicalJSON)) }
         if let programme { o["programme"] = .string(programme) }
         if !teamNames.isEmpty { o["team_names"] = .object(teamNames.mapValues { .string($0) }) }
+        if mode != .sealed { o["mode"] = .string(mode.rawValue) }
         return .object(o)
     }
 
@@ -191,6 +206,13 @@ public struct RoundConfig: Sendable, Equatable {
         } else {
             self.programme = nil
         }
+        // Absent in sealed rounds (and in every definition from before tally rounds).
+        if let m = v["mode"] {
+            guard let name = m.stringValue, let mode = RoundMode(rawValue: name), mode != .sealed else { throw bad }
+            self.mode = mode
+        } else {
+            self.mode = .sealed
+        }
         if let names = v["team_names"] {
             guard let o = names.objectValue, o.keys.allSatisfy(teams.contains) else { throw bad }
             self.teamNames = try o.mapValues { guard let n = $0.stringValue else { throw bad }; return n }
@@ -209,9 +231,9 @@ public struct RoundConfig: Sendable, Equatable {
     }
 
     init(id: String, title: String, teams: [String], criteria: [Criterion], reveal: RevealRule, panel: [PrincipalID]? = nil,
-         publish: [DeclaredReveal] = [], programme: String? = nil, teamNames: [String: String] = [:]) {
+         publish: [DeclaredReveal] = [], programme: String? = nil, teamNames: [String: String] = [:], mode: RoundMode = .sealed) {
         self.id = id; self.title = title; self.teams = teams; self.criteria = criteria; self.reveal = reveal; self.panel = panel
-        self.publish = publish; self.programme = programme; self.teamNames = teamNames
+        self.publish = publish; self.programme = programme; self.teamNames = teamNames; self.mode = mode
     }
 }
 

@@ -118,12 +118,18 @@ public enum RoundFile {
         }
 
         mutating func validate(_ t: TOMLTable) -> RoundConfig? {
-            unknownKeys(t, allowed: ["id", "title", "programme", "teams", "panel", "reveal", "criteria", "publish"], path: { $0 },
-                        hint: "unknown key (expected id, title, programme, teams or [teams], panel, [reveal], [[criteria]], [[publish]])")
+            unknownKeys(t, allowed: ["id", "title", "programme", "mode", "teams", "panel", "reveal", "criteria", "publish"], path: { $0 },
+                        hint: "unknown key (expected id, title, programme, mode, teams or [teams], panel, [reveal], [[criteria]], [[publish]])")
             let id = string(t, "id", path: "id")
             if let id, !Identifier.isValid(id) { report("id", at: t["id"]?.position, "\"\(id)\" is not a valid round id (letters, digits, '-', '_', '.')") }
             let title = string(t, "title", path: "title", required: false) ?? id ?? ""
             let programme = t["programme"].flatMap { displayName($0, path: "programme", what: "the programme's name") }
+
+            var mode = RoundMode.sealed
+            if let value = t["mode"] {
+                if let name = value.string, let m = RoundMode(rawValue: name) { mode = m }
+                else { report("mode", at: value.position, "must be \"sealed\" (the default) or \"tally\"") }
+            }
 
             let (teams, teamNames) = teamList(t)
 
@@ -178,6 +184,11 @@ public enum RoundFile {
                     if let min, let max, let step, min < max, step.micros > 0, (max.micros - min.micros) % step.micros != 0 {
                         report("\(path).step", at: c["step"]?.position, "\(step) does not divide the range \(min) to \(max)")
                     }
+                    // A tally round proves every score is on its grid bit by bit: 2^16 grid values
+                    // at most (0–100 in steps of 0.01 is 10,001).
+                    if mode == .tally, let min, let max, let step, min < max, step.micros > 0, (max.micros - min.micros) / step.micros > 65_535 {
+                        report("\(path).step", at: c["step"]?.position, "gives more than 65,536 scores from \(min) to \(max); a tally round allows at most that many")
+                    }
                     if let cid, let weight, let min, let max, let step {
                         criteria.append(Criterion(id: cid, title: ctitle, weight: weight, min: min, max: max, step: step))
                     }
@@ -187,16 +198,16 @@ public enum RoundFile {
             } else {
                 report("criteria", at: nil, "at least one [[criteria]] table is needed")
             }
-            let publish = declaredReveals(t)
+            let publish = declaredReveals(t, mode: mode)
             guard errors.isEmpty, let id else { return nil }
             return RoundConfig(id: id, title: title, teams: teams, criteria: criteria, reveal: RevealRule(holders: holders, threshold: threshold),
-                               panel: panel, publish: publish, programme: programme, teamNames: teamNames)
+                               panel: panel, publish: publish, programme: programme, teamNames: teamNames, mode: mode)
         }
 
         /// The `[[publish]]` entries (design: Aggregates, "Declared reveals"): what the round will
         /// publish, fixed before anyone seals. Optional: a round that declares nothing can publish
         /// nothing under the default policy.
-        mutating func declaredReveals(_ t: TOMLTable) -> [DeclaredReveal] {
+        mutating func declaredReveals(_ t: TOMLTable, mode: RoundMode) -> [DeclaredReveal] {
             guard let value = t["publish"] else { return [] }
             guard let list = value.tables else {
                 report("publish", at: value.position, "must be [[publish]] tables, one per declared reveal (found \(value.kindName))")
@@ -227,6 +238,10 @@ public enum RoundFile {
                     }
                 } else {
                     report("\(path).by", at: p.position, "by is missing")
+                }
+                if let stat, mode == .tally, !RoundMode.tallyStatistics.contains(stat) {
+                    report("\(path).stat", at: p["stat"]?.position,
+                           "\(stat.rawValue) needs individual scores, which a tally round never decrypts (use count, mean, weighted_total or rank, or mode = \"sealed\")")
                 }
                 if let stat, stat == .weightedTotal || stat == .rank, let b = by, b != ["team"] {
                     report("\(path).by", at: p["by"]?.position, "\(stat.rawValue) is per team: by = [\"team\"]")

@@ -68,6 +68,15 @@ public struct CellTable: Sendable {
 
     func sum(_ cell: Int) -> Int128 { Int128(total[cell]) + (carry[cell] ?? 0) }
 
+    /// A cell known only by its count and total (a tally round's decrypted cell).
+    mutating func setCell(_ cell: Int, count n: Int, total t: Int64) {
+        count[cell] = UInt32(n)
+        total[cell] = t
+        scoreCount += n
+    }
+
+    mutating func setEvaluatorsOfTeam(_ counts: [Int]) { evaluatorsOfTeam = counts }
+
     mutating func add(cell: Int, units: Int64) {
         count[cell] += 1
         let (s, o) = total[cell].addingReportingOverflow(units)
