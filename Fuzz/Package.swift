@@ -5,7 +5,7 @@
 // in their own package so the main build never compiles them without libFuzzer.
 import PackageDescription
 
-let targets = ["FuzzPolicy", "FuzzRoundFile", "FuzzCSV", "FuzzKeyFile", "FuzzAuditExport", "FuzzBatchFile"]
+let targets = ["FuzzPolicy", "FuzzRoundFile", "FuzzCSV", "FuzzKeyFile", "FuzzAuditExport", "FuzzBatchFile", "FuzzTallyBatch"]
 
 let package = Package(
     name: "EvalVaultFuzz",

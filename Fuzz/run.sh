@@ -10,7 +10,7 @@ root="$(dirname "$here")"
 seconds="${1:-30}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(FuzzPolicy FuzzRoundFile FuzzCSV FuzzKeyFile FuzzAuditExport FuzzBatchFile)
+[ ${#targets[@]} -gt 0 ] || targets=(FuzzPolicy FuzzRoundFile FuzzCSV FuzzKeyFile FuzzAuditExport FuzzBatchFile FuzzTallyBatch)
 export PATH="$PATH:/opt/swift/usr/bin"
 
 swift build --package-path "$here" --scratch-path "$root/.build-fuzz" -c release \

@@ -91,5 +91,6 @@ public enum Tally {
 }
 
 extension FixedWidthInteger {
-    var bigEndianBytes: [UInt8] { withUnsafeBytes(of: self.bigEndian) { Array($0) } }
+    /// The integer's bytes, most significant first (the `u16`, `u32`, `u64` of the file formats).
+    public var bigEndianBytes: [UInt8] { withUnsafeBytes(of: self.bigEndian) { Array($0) } }
 }

@@ -100,4 +100,49 @@ public enum FuzzEntry {
         guard parser.isComplete, parser.count == count else { throw bad("it should hold \(count) scores but holds \(parser.count)") }
         guard signer.isValidSignature(signature, for: digest.finalize(count: count)) else { throw bad("the evaluator's signature does not verify") }
     }
+
+    /// The round a fuzzed tally batch is read against: two teams, a 201-value and a 10-value
+    /// grid, a fixed joint key (7·G) and evaluator ev-1's fixed signing key.
+    static let tallyRound: (config: RoundConfig, key: Tally.PublicKey, evaluator: Curve25519.Signing.PrivateKey) = {
+        let text = """
+            id = "R2"
+            mode = "tally"
+            teams = ["alpha", "beta"]
+            [reveal]
+            holders = ["chair"]
+            threshold = 1
+            [[criteria]]
+            id = "quality"
+            weight = 1
+            min = 0
+            max = 100
+            step = 0.5
+            [[criteria]]
+            id = "safety"
+            weight = 1
+            min = 1
+            max = 10
+            step = 1
+            """
+        return (try! RoundFile.parse(text, file: "fuzz.round"), Tally.PublicKey(P256.Point.base(P256.Scalar(7))),
+                try! Curve25519.Signing.PrivateKey(rawRepresentation: [UInt8](repeating: 7, count: 32)))
+    }()
+
+    /// A tally batch file as `import` will read it: the strict reading, the evaluator's
+    /// signature, then every record decoded and its proof verified while the cells are summed.
+    public static func tallyBatch(_ bytes: [UInt8]) throws {
+        let r = tallyRound
+        let batch = try TallyBatch(bytes: bytes, config: r.config, file: "fuzz.batch")
+        _ = batch.isSigned(by: r.evaluator.publicKey)
+        _ = try TallyCounting.verifyAndSum(config: r.config, key: r.key, vault: batch.header.vault, chunks: 1) { _ in batch.inputs }
+    }
+
+    /// A valid tally batch for the fuzz target's seed corpus.
+    public static func tallyBatchSeed() throws -> [UInt8] {
+        let r = tallyRound
+        let header = TallyBatch.Header(vault: String(repeating: "ab", count: 16), round: "R2", jointKey: r.key.point.encoded(compressed: false),
+                                       batchID: [UInt8](repeating: 1, count: 16), evaluator: "ev-1", time: 1_796_000_000_000_000)
+        return try TallyBatch.make(header: header, config: r.config, key: r.key, scores: [(0, 0, 150), (0, 1, 4), (1, 0, 3)], signer: r.evaluator)
+    }
 }
+
