@@ -19,7 +19,7 @@ struct EvalVault: ParsableCommand {
               evalvault demo
             """,
         version: "0.2.0",
-        subcommands: [InitCommand.self, KeygenCommand.self, PrincipalCommand.self, RoundCommand.self, SealCommand.self, ImportCommand.self,
+        subcommands: [InitCommand.self, KeygenCommand.self, PrincipalCommand.self, RoundCommand.self, CeremonyCommand.self, SealCommand.self, ImportCommand.self,
                       RevealCommand.self, VerifyResultCommand.self, ReportCommand.self, IdentityCommand.self, PolicyCommand.self,
                       AuditCommand.self, ReceiptCommand.self, ApproveCommand.self, BackupCommand.self, RestoreCommand.self,
                       DemoCommand.self]

@@ -127,10 +127,10 @@ struct RevealRequestCommand: ParsableCommand {
         try Output.writeFile(r.bytes, to: out, force: overwrite.force)
         if global.json {
             Output.json(.object(["round": .string(round), "request": .string(out), "reveals": .array(r.reveals.map(\.reveal.canonicalJSON)),
-                                 "manifest_root": .string(Hex.encode(r.manifestRoot)), "threshold": .int(r.threshold), "holders": .ids(r.holders),
+                                 "manifest_root": .string(Hex.encode(r.manifestRoot ?? [])), "threshold": .int(r.threshold), "holders": .ids(r.holders),
                                  "fingerprint": .string(actor.principal.publicKeys.fingerprint.description)]))
         }
-        Output.notice("wrote the reveal request for \(r.reveals.map(\.reveal.description).joined(separator: "; ")) of round \(round) to \(out): manifest root \(Hex.encode(r.manifestRoot)); it needs \(r.threshold) of \(r.holders.map(\.rawValue).joined(separator: ", ")) to approve")
+        Output.notice("wrote the reveal request for \(r.reveals.map(\.reveal.description).joined(separator: "; ")) of round \(round) to \(out): manifest root \(Hex.encode(r.manifestRoot ?? [])); it needs \(r.threshold) of \(r.holders.map(\.rawValue).joined(separator: ", ")) to approve")
         Output.notice("each holder runs `evalvault approve \((out as NSString).lastPathComponent) --as ID --key KEY --out ID.approval` and compares your fingerprint \(actor.principal.publicKeys.fingerprint) by voice; then: evalvault reveal --request \(out) --approval FILE…")
     }
 }

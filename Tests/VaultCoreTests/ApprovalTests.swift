@@ -126,7 +126,7 @@ struct ApprovalTests {
     func revealByFiles(holders: [String], threshold: Int, approving: [String]) throws {
         let f = try RoundFixture()
         try Self.closedRound(f, holders: holders, threshold: threshold, approving: approving)
-        let request = try f.vault.makeRevealRequest(Self.mean, actor: try f.actor("chair"))
+        let request = try sealedRequest(f.vault.makeRevealRequest(Self.mean, actor: try f.actor("chair")))
         #expect(try Self.lastEntry(f)["action"] == .string("reveal.request"))
         #expect(request.reveals == [.init(reveal: DeclaredReveal(stat: .mean, by: ["team"]), declared: true)])
         let manifest = try f.vault.manifest(of: "R1")
@@ -157,7 +157,7 @@ struct ApprovalTests {
         for ev in ["ev-1", "ev-3", "ev-4"] { try f.seal(ev, Known.scores.filter { $0.0 == ev }.map { ($0.1, $0.2, $0.3) }) }
         _ = try f.vault.closeRound("R1", actor: try f.actor("chair"))
         // A file approval and a co-holder present in the command mix.
-        let request = try f.vault.makeRevealRequest(Self.mean, actor: try f.actor("chair"))
+        let request = try sealedRequest(f.vault.makeRevealRequest(Self.mean, actor: try f.actor("chair")))
         let cm2 = try Self.holder(f, "cm-2").approve(bytes: request.bytes, in: f)
         let mixed = try f.vault.reveal(request: request.bytes, file: "r", approvals: [(cm2, "cm-2.approval")], actor: try f.actor("chair"),
                                        coHolders: [try f.actor("cm-1")], format: .json, publish: false)
@@ -176,7 +176,7 @@ struct ApprovalTests {
         let round = try Self.complete(f, request, [openApproval])
         for ev in ["ev-1", "ev-3", "ev-4"] { try f.seal(ev, Known.scores.filter { $0.0 == ev }.map { ($0.1, $0.2, $0.3) }) }
         _ = try f.vault.closeRound("R1", actor: try f.actor("chair"))
-        let reveal = try f.vault.makeRevealRequest(Self.mean, actor: try f.actor("chair"))
+        let reveal = try sealedRequest(f.vault.makeRevealRequest(Self.mean, actor: try f.actor("chair")))
         let revealApprovals = try ["cm-1", "cm-2"].map { try Self.holder(f, $0).approve(bytes: reveal.bytes, in: f) }
         let files = [request.bytes, openApproval, reveal.bytes] + revealApprovals
         var secrets: [[UInt8]] = [try f.vault.roundPrivateKey(round, holders: [try f.actor("chair"), try f.actor("cm-1")]).rawRepresentation.unsafeArray()]
@@ -213,8 +213,8 @@ struct ApprovalTests {
 
         for ev in ["ev-1", "ev-3", "ev-4"] { try f.seal(ev, Known.scores.filter { $0.0 == ev }.map { ($0.1, $0.2, $0.3) }) }
         _ = try f.vault.closeRound("R1", actor: try f.actor("chair"))
-        let a = try f.vault.makeRevealRequest(Self.mean, actor: try f.actor("chair"))
-        let b = try f.vault.makeRevealRequest(Self.mean, actor: try f.actor("chair"))
+        let a = try sealedRequest(f.vault.makeRevealRequest(Self.mean, actor: try f.actor("chair")))
+        let b = try sealedRequest(f.vault.makeRevealRequest(Self.mean, actor: try f.actor("chair")))
         let ofA = try cm1.approve(bytes: a.bytes, in: f)
         Self.refused(.dataError, "approves another request") { _ = try Self.revealByFiles(f, b, [ofA, try cm2.approve(bytes: b.bytes, in: f)]) }
         Self.refused(.dataError, "approves an open request; this is a reveal request") { _ = try Self.revealByFiles(f, b, openApprovals) }
@@ -245,7 +245,7 @@ struct ApprovalTests {
         // A reveal request of vault f, completed in vault g.
         for ev in ["ev-1", "ev-3", "ev-4"] { try f.seal(ev, Known.scores.filter { $0.0 == ev }.map { ($0.1, $0.2, $0.3) }) }
         _ = try f.vault.closeRound("R1", actor: try f.actor("chair"))
-        let reveal = try f.vault.makeRevealRequest(Self.mean, actor: try f.actor("chair"))
+        let reveal = try sealedRequest(f.vault.makeRevealRequest(Self.mean, actor: try f.actor("chair")))
         Self.refused(.dataError, "the reveal request is for vault \(f.vault.id)") {
             _ = try g.vault.reveal(request: reveal.bytes, file: "r", approvals: [], actor: try g.actor("chair"), format: .json, publish: false)
         }
@@ -308,7 +308,7 @@ struct ApprovalTests {
         try g.makeRound(holders: ["chair", "cm-1", "cm-2"], threshold: 2)
         for ev in ["ev-1", "ev-3", "ev-4"] { try g.seal(ev, Known.scores.filter { $0.0 == ev }.map { ($0.1, $0.2, $0.3) }) }
         _ = try g.vault.closeRound("R1", actor: try g.actor("chair"))
-        return try g.vault.makeRevealRequest(Self.mean, actor: try g.actor("chair")).bytes
+        return try sealedRequest(g.vault.makeRevealRequest(Self.mean, actor: try g.actor("chair"))).bytes
     }
 
     @Test("an approval changed anywhere — every single byte — is refused by the chair (65, or 77 when the change names a non-holder); nothing opens or is revealed")
@@ -336,7 +336,7 @@ struct ApprovalTests {
 
         for ev in ["ev-1", "ev-3", "ev-4"] { try f.seal(ev, Known.scores.filter { $0.0 == ev }.map { ($0.1, $0.2, $0.3) }) }
         _ = try f.vault.closeRound("R1", actor: try f.actor("chair"))
-        let reveal = try f.vault.makeRevealRequest(Self.mean, actor: try f.actor("chair"))
+        let reveal = try sealedRequest(f.vault.makeRevealRequest(Self.mean, actor: try f.actor("chair")))
         let released = try cm1.approve(bytes: reveal.bytes, in: f), released2 = try cm2.approve(bytes: reveal.bytes, in: f)
         let before = try f.vault.auditSize()
         check(released, stride: 3) { _ = try Self.revealByFiles(f, reveal, [$0, released2]) }
@@ -385,7 +385,7 @@ struct ApprovalTests {
         _ = try Self.complete(f, request, [one, try cm2.approve(bytes: request.bytes, in: f)])
         for ev in ["ev-1", "ev-3", "ev-4"] { try f.seal(ev, Known.scores.filter { $0.0 == ev }.map { ($0.1, $0.2, $0.3) }) }
         _ = try f.vault.closeRound("R1", actor: try f.actor("chair"))
-        let reveal = try f.vault.makeRevealRequest(Self.mean, actor: try f.actor("chair"))
+        let reveal = try sealedRequest(f.vault.makeRevealRequest(Self.mean, actor: try f.actor("chair")))
         Self.refused(.noPermission, "round R1 needs 2 of its reveal holders (cm-1, cm-2) to release its key for this reveal; 1 took part") {
             _ = try Self.revealByFiles(f, reveal, [try cm2.approve(bytes: reveal.bytes, in: f)])
         }
@@ -396,7 +396,7 @@ struct ApprovalTests {
     func secondManifestRoot() throws {
         let f = try RoundFixture()
         try Self.closedRound(f, holders: ["chair", "cm-1"], threshold: 2, approving: ["cm-1"])
-        let request = try f.vault.makeRevealRequest(Self.mean, actor: try f.actor("chair"))
+        let request = try sealedRequest(f.vault.makeRevealRequest(Self.mean, actor: try f.actor("chair")))
         let cm1 = try Self.holder(f, "cm-1")
         _ = try cm1.approve(bytes: request.bytes, in: f)
         // The chair's key, on a copy of the vault that lost a batch (modified software): the same
@@ -413,8 +413,8 @@ struct ApprovalTests {
         // The chair's own vault refuses it as well: it is not this round's manifest.
         Self.refused(.dataError, "the reveal request names manifest root \(otherRoot)") { _ = try Self.revealByFiles(f, try RevealRequestFile(bytes: second, file: "x"), []) }
         // Another request over the same root is approved.
-        let again = try f.vault.makeRevealRequest(RevealRequest(round: "R1", stat: .rank, by: ["team"], trim: nil, advance: 1, precision: 2, format: .table),
-                                                  actor: try f.actor("chair"))
+        let again = try sealedRequest(f.vault.makeRevealRequest(RevealRequest(round: "R1", stat: .rank, by: ["team"], trim: nil, advance: 1, precision: 2, format: .table),
+                                                                actor: try f.actor("chair")))
         #expect(try Self.revealByFiles(f, again, [try cm1.approve(bytes: again.bytes, in: f)])[0].result.groups.count == 3)
     }
 
@@ -436,7 +436,7 @@ struct ApprovalTests {
         let g = try RoundFixture()
         try RevealTests.permit(g)
         try g.makeRound(holders: ["chair", "cm-1"], threshold: 2)
-        Self.refused(.usage, "round R1 is open; a reveal request needs a closed round") { _ = try g.vault.makeRevealRequest(Self.mean, actor: try g.actor("chair")) }
+        Self.refused(.usage, "round R1 is open; a reveal request needs a closed round") { _ = try sealedRequest(g.vault.makeRevealRequest(Self.mean, actor: try g.actor("chair"))) }
         _ = try g.vault.closeRound("R1", actor: try g.actor("chair"))
         Self.refused(.usage, "a reveal request asks only for what the round declares: round R1 does not declare max by team") {
             _ = try g.vault.makeRevealRequest(RevealRequest(round: "R1", stat: .max, by: ["team"], trim: nil, advance: nil, precision: 2, format: .json),
@@ -478,4 +478,10 @@ struct ApprovalTests {
             _ = try cm1.client.inspect(try SignedDocument.sign(json, with: try f.actor("chair").keys.signing), file: "x.req", holder: cm1.id)
         }
     }
+}
+
+/// The sealed round's reveal request inside a request file (these tests use sealed rounds).
+func sealedRequest(_ r: RequestFile) throws -> RevealRequestFile {
+    guard case .reveal(let request) = r else { throw VaultError.internalError("not a sealed round's reveal request") }
+    return request
 }

@@ -55,6 +55,12 @@ struct DemoTests {
         #expect(outcome.round1Ranking.first { $0.team == "sk-telecom" }?.n == 9)
         let v = try ResultStatement.verify(try Files.read(outcome.resultStatement, what: "statement"))
         #expect(v.round == "2025-R1" && v.groups.count == 5)
+        // Round 2 is a tally round: its published record checks in the independent verifier.
+        #expect(lines.contains { $0.contains("as a tally round") })
+        let script = Self.repo.appendingPathComponent("Tests/tools/verify_tally.py").path
+        let py = try Subprocess.run("/usr/bin/env", ["python3", script, outcome.tallyRecord], environment: Subprocess.baseEnvironment,
+                                    directory: dir.path, timeout: 300)
+        #expect(py.status == 0 && py.stdout.contains("tally record verified: 136 scores, 16 cells"), "\(py.stdout) \(py.stderr)")
         #expect(lines.contains { $0.contains("denied by policy never-by-evaluator") })
         #expect(lines.contains { $0.contains("denied by policy no-seal-with-conflict") })
         #expect(lines.contains { $0.hasSuffix("denied by policy reveal-only-declared: round 2025-R1 declares mean by team,criterion at precision 2; this request asks precision 6") })

@@ -226,7 +226,7 @@ struct RevealTests {
             #expect(try s.step())
             if column == "round" {
                 try db.prepare("UPDATE batches SET round = 'R1x' WHERE rowid = ?").bind(rowid).run()
-                try db.execute("INSERT INTO rounds SELECT 'R1x', config, state, policy_version, public_key, version, chair_sig, panel FROM rounds WHERE id = 'R1'")
+                try db.execute("INSERT INTO rounds SELECT 'R1x', config, state, policy_version, public_key, version, chair_sig, panel, ceremony FROM rounds WHERE id = 'R1'")
             } else {
                 var b = s.blob(0); b[b.count / 2] ^= 1
                 try db.prepare("UPDATE \(table) SET \(column) = ? WHERE rowid = ?").bind(b, rowid).run()

@@ -243,7 +243,7 @@ struct TOMLReaderTests {
                                             c("efficiency", "Compute efficiency", 10, 0, 100, "1")],
                                  reveal: RevealRule(holders: holders, threshold: 2),
                                  publish: [DeclaredReveal(stat: .rank, by: ["team"], advance: 2)],
-                                 programme: "National AI Foundation Model Programme", teamNames: names.filter { $0.key != "nc-ai" })
+                                 programme: "National AI Foundation Model Programme", teamNames: names.filter { $0.key != "nc-ai" }, mode: .tally)
         let repo = DemoTests.repo.path
         #expect(try RoundFile.load(path: repo + "/Examples/round-1.toml") == round1)
         #expect(try RoundFile.load(path: repo + "/Examples/round-2.toml") == round2)

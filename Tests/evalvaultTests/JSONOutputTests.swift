@@ -97,6 +97,23 @@ struct JSONOutputTests {
 
         """
 
+    /// A tally round for the key ceremony's commands.
+    static let tallyRound = """
+        id = "T1"
+        mode = "tally"
+        teams = ["alpha", "beta"]
+        [reveal]
+        holders = ["chair", "cm-1"]
+        threshold = 2
+        [[criteria]]
+        id = "quality"
+        weight = 1
+        min = 0
+        max = 10
+        step = 1
+
+        """
+
     @Test("every command prints one JSON value with --json; counts are numbers, values decimal strings")
     func everyCommand() throws {
         let folder = TemporaryFolder("evalvault-json")
@@ -140,6 +157,24 @@ struct JSONOutputTests {
         #expect(edited["conflicts"] == .array([]))
         let list = try s.json(["round", "list"])
         for k in ["teams", "criteria", "threshold", "holders", "batches", "scores"] { Self.count(list.value.arrayValue?.first?[k], "round list \(k)") }
+
+        // A tally round's key ceremony, each step with --json (the chair and cm-1 are its holders).
+        try s.file("tally.toml", Self.tallyRound)
+        try s.json(["round", "create"], ["--as", "chair", "--config", "\(d)/tally.toml"])
+        let started = try s.json(["ceremony", "start"], ["T1", "--as", "chair", "--out", "\(d)/T1.ceremony"])
+        Self.count(started["threshold"], "ceremony start threshold")
+        let chairKey = "\(d)/vault/Keys/chair.key"
+        try s.json(["ceremony", "commit"], ["\(d)/T1.ceremony", "--as", "chair", "--key", chairKey, "--out", "\(d)/chair.commit"])
+        try s.json(["ceremony", "commit"], ["\(d)/T1.ceremony", "--as", "cm-1", "--key", "\(d)/cm-1.key", "--out", "\(d)/cm-1.commit"], state: "cm-1-state")
+        let commits = ["--commit", "\(d)/chair.commit", "--commit", "\(d)/cm-1.commit"]
+        try s.json(["ceremony", "verify"], ["\(d)/T1.ceremony", "--as", "chair", "--key", chairKey, "--out", "\(d)/chair.verified"] + commits)
+        let holderVerified = try s.json(["ceremony", "verify"], ["\(d)/T1.ceremony", "--as", "cm-1", "--key", "\(d)/cm-1.key", "--out", "\(d)/cm-1.verified"] + commits,
+                                  state: "cm-1-state")
+        #expect(holderVerified["joint_key"]?.stringValue?.count == 66)
+        let finished = try s.json(["ceremony", "finish"], ["\(d)/T1.ceremony", "--as", "chair"] + commits
+                                  + ["--verified", "\(d)/chair.verified", "--verified", "\(d)/cm-1.verified"])
+        Self.count(finished["holders"], "ceremony finish holders")
+        #expect(finished["joint_key"] == holderVerified["joint_key"])
 
         let request = try s.json(["round", "open"], ["R1", "--as", "chair", "--request-out", "\(d)/open.req"])
         Self.count(request["threshold"], "round open --request-out threshold")

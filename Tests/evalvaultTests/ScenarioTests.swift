@@ -184,6 +184,16 @@ struct Scenario {
                 if (re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil) == negate {
                     throw fail("\(words[2]) \(negate ? "matches" : "does not match") /\(words[1])/:\n\(text.prefix(2000))")
                 }
+            case "verify-tally":
+                // The independent verifier of tally records (Tests/tools/verify_tally.py, written
+                // from docs/tally-format.md alone): `verify-tally FILE` must accept, `! verify-tally
+                // FILE` must refuse.
+                let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                    .appendingPathComponent("tools/verify_tally.py").path
+                let r = try Subprocess.run("/usr/bin/env", ["python3", script, path(words[1])], environment: Subprocess.baseEnvironment,
+                                           directory: work.path, timeout: 300)
+                last = r
+                if (r.status == 0) == negate { throw fail("verify_tally.py \(negate ? "accepted" : "refused") \(words[1]): \(r.stdout) \(r.stderr)") }
             case "absent":
                 let needle = Array(words[1].utf8)
                 let root = path(words[2])

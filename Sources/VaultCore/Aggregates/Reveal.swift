@@ -61,8 +61,8 @@ extension Vault {
     /// is refused early for what the policy refuses whoever approves). `requestDetails` go into
     /// every audit entry of the reveal (the request's SHA-256).
     func reveal(_ items: [(request: RevealRequest, publish: Bool)], actor: Actor, holders holderList: [PrincipalID],
-                roundKey: ((Round) throws -> Curve25519.KeyAgreement.PrivateKey)?, requestDetails: [String: JSONValue] = [:],
-                progress: ((Int, Int) -> Void)? = nil) throws -> [RevealOutcome] {
+                roundKey: ((Round) throws -> Curve25519.KeyAgreement.PrivateKey)?, tallyCells: ((Round) throws -> CellTable)? = nil,
+                requestDetails: [String: JSONValue] = [:], progress: ((Int, Int) -> Void)? = nil) throws -> [RevealOutcome] {
         guard let roundID = items.first?.request.round, items.allSatisfy({ $0.request.round == roundID }) else {
             throw VaultError.usage("a reveal covers one round")
         }
@@ -130,16 +130,17 @@ extension Vault {
                 throw VaultError.permission("only the chair can sign a published result; \(actor.id) is \(actor.principal.role.rawValue)")
             }
         }
-        guard let roundKey else { return [] }
+        guard roundKey != nil || tallyCells != nil else { return [] }
 
         // 2. Key, verification (once), statistics (per request).
         var computed: [AggregateResult] = []
         var failing = items[0].request
         do {
-            let key = try roundKey(round)
-            // Sums per cell; the individual values only if a statistic needs them.
+            // Sums per cell (a tally round's, decrypted from its holders' shares); the individual
+            // values only if a statistic needs them (never in a tally round).
             let keepValues = items.contains { ![.weightedTotal, .rank].contains($0.request.stat) }
-            var latest = try openCells(round, privateKey: key, chairKey: actor.chairKey, keepValues: keepValues, progress: progress)
+            var latest = try tallyCells?(round)
+                ?? openCells(round, privateKey: try roundKey!(round), chairKey: actor.chairKey, keepValues: keepValues, progress: progress)
             defer { latest.wipe() }  // the decrypted values go as soon as they are counted
             for (request, _) in items {
                 failing = request

@@ -18,7 +18,25 @@ public enum Approver {
         guard request.requesterKeys.signing == requesterKey else {
             throw VaultError.integrity("the request for round \(request.round) is signed by a key that is not the chair key this client trusts for vault \(request.vault)")
         }
-        guard request.holders.contains(holder), let wrap = request.wraps.first(where: { $0.holder == holder }) else {
+        guard request.holders.contains(holder) else { throw notAHolder(holder, round: request.round, holders: request.holders) }
+        if case .open(let r) = request, r.round.config.mode == .tally {
+            // A tally round opens on its ceremony's joint key. The holder vouches for it only if
+            // it is the ceremony it verified: every file checks, its own statement is there, and
+            // its key share opens from the others' shares and matches the commitments.
+            guard let record = try r.round.ceremonyRecord() else { throw VaultError.integrity("the open request for tally round \(r.round.id) has no key ceremony") }
+            _ = try record.transcript.secretShare(of: holder, keys: keys)
+            let message = Round.openApprovalBytes(vaultID: r.vault, roundID: r.round.id, recordSHA256: r.recordSHA256)
+            return try ApprovalFile.make(kind: .open, vault: r.vault, round: r.round.id, requestDigest: r.digest, holder: holder,
+                                         roundSignature: try keys.signing.signature(for: message), signer: keys.signing)
+        }
+        if case .tally(let r) = request {
+            // A tally round's holder releases only partial decryptions of cell totals it has
+            // recomputed itself from the evaluators' signed batches, each cell of enough scores.
+            let partials = try r.partials(as: holder, keys: keys)
+            return try ApprovalFile.make(kind: .tally, vault: r.vault, round: r.round, requestDigest: r.digest, holder: holder, manifestRoot: r.manifestRoot,
+                                         partials: partials.map { ($0.cell.team, $0.cell.criterion, $0.decryption) }, signer: keys.signing)
+        }
+        guard let wrap = request.wraps.first(where: { $0.holder == holder }) else {
             throw notAHolder(holder, round: request.round, holders: request.holders)
         }
         let piece = try unwrap(wrap, vault: request.vault, round: request.round, keys: keys)
@@ -40,6 +58,8 @@ public enum Approver {
             return try ApprovalFile.make(kind: .reveal, vault: r.vault, round: r.round, requestDigest: r.digest, holder: holder,
                                          manifestRoot: r.manifestRoot, piece: HolderWrap(holder: holder, purpose: wrap.purpose, enc: enc, ct: ct),
                                          signer: keys.signing)
+        case .tally:
+            throw VaultError.internalError("a tally request reached the key-piece path")
         }
     }
 
@@ -90,7 +110,7 @@ public struct HolderClient: Sendable {
         let request = try RequestFile.parse(bytes, file: file)
         let firstUse = try checkPin(request)
         guard request.holders.contains(holder) else { throw Approver.notAHolder(holder, round: request.round, holders: request.holders) }
-        if case .reveal(let r) = request { try checkRoot(r) }
+        try checkRoot(request)
         return Inspection(request: request, summary: Self.summary(request), firstUse: firstUse, chairFingerprint: request.requesterKeys.fingerprint)
     }
 
@@ -101,7 +121,7 @@ public struct HolderClient: Sendable {
     public func approve(_ inspection: Inspection, as holder: PrincipalID, keys: PrivateKeys) throws -> [UInt8] {
         let request = inspection.request
         _ = try checkPin(request)
-        if case .reveal(let r) = request { try checkRoot(r) }
+        try checkRoot(request)
         let approval = try Approver.approve(request, as: holder, keys: keys, trusting: request.requesterKeys.signing)
         if inspection.firstUse {
             var pin = LogState(vaultID: request.vault)
@@ -109,7 +129,7 @@ public struct HolderClient: Sendable {
             pin.chairKey = request.requesterKeys.signing
             try state.save(pin)
         }
-        if case .reveal(let r) = request { try state.recordApprovedRoot(vault: r.vault, round: r.round, root: r.manifestRoot) }
+        if let root = request.manifestRoot { try state.recordApprovedRoot(vault: request.vault, round: request.round, root: root) }
         return approval
     }
 
@@ -122,9 +142,10 @@ public struct HolderClient: Sendable {
         return false
     }
 
-    func checkRoot(_ r: RevealRequestFile) throws {
-        if let approved = try state.approvedRoot(vault: r.vault, round: r.round), approved != Hex.encode(r.manifestRoot) {
-            throw VaultError.integrity("this client approved round \(r.round) for manifest root \(approved); this request names manifest root \(Hex.encode(r.manifestRoot)): a second set of counted batches for the same round is refused")
+    func checkRoot(_ request: RequestFile) throws {
+        guard let root = request.manifestRoot else { return }
+        if let approved = try state.approvedRoot(vault: request.vault, round: request.round), approved != Hex.encode(root) {
+            throw VaultError.integrity("this client approved round \(request.round) for manifest root \(approved); this request names manifest root \(Hex.encode(root)): a second set of counted batches for the same round is refused")
         }
     }
 
@@ -143,7 +164,11 @@ public struct HolderClient: Sendable {
             lines.append("  panel (who may seal): \(r.round.panel.map(\.rawValue).joined(separator: ", "))")
             lines.append("  \(holders)")
             lines.append("  declared reveals: " + (c.publish.isEmpty ? "none" : c.publish.map(\.description).joined(separator: "; ")))
-            lines.append("  policy version \(r.round.policyVersion ?? 0); round public key \(Base64.encode(r.round.publicKey?.rawRepresentation ?? []))")
+            if let record = try? r.round.ceremonyRecord() {
+                lines.append("  policy version \(r.round.policyVersion ?? 0); a tally round: its key is the joint key of the ceremony you verified, \(Hex.encode(record.jointKey.encoded(compressed: true)))")
+            } else {
+                lines.append("  policy version \(r.round.policyVersion ?? 0); round public key \(Base64.encode(r.round.publicKey?.rawRepresentation ?? []))")
+            }
             lines.append("  approving signs this round record (SHA-256 \(r.recordSHA256)): the panel above, and nobody else, may seal")
         case .reveal(let r):
             lines.append("reveal request for round \(r.round) of vault \(r.vault)")
@@ -152,6 +177,13 @@ public struct HolderClient: Sendable {
             lines.append("  manifest root \(Hex.encode(r.manifestRoot)) (\(r.manifestBatches) batches, \(r.manifestScores) scores)")
             lines.append("  \(holders)")
             lines.append("  approving releases your \(r.threshold == 1 ? "copy of the round key" : "share of the round key") to this request only, encrypted to the chair's one-time key")
+        case .tally(let r):
+            lines.append("reveal request for tally round \(r.round) of vault \(r.vault)")
+            lines.append("  asked by \(r.requester) at \(r.created), chair key fingerprint \(keys.fingerprint): compare it with the chair's by voice")
+            for a in r.reveals { lines.append("  reveal: \(a.reveal.description) (\(a.declared ? "declared by the round" : "NOT declared by the round"))") }
+            lines.append("  manifest root \(Hex.encode(r.manifestRoot)) (\(r.batches.count) batches, \(r.batches.reduce(0) { $0 + $1.records.count }) scores, each evaluator's signature checked)")
+            lines.append("  \(holders)")
+            lines.append("  approving releases your partial decryption of each (team, criterion) total, recomputed here from those batches, every proof checked; no cell of fewer than \(max(r.minCell, TallyRevealRequestFile.minimumCell)) scores")
         }
         return lines
     }

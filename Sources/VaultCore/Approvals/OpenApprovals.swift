@@ -34,6 +34,15 @@ extension Vault {
         let holders = try current.config.reveal.holders.map { try principal($0, verifiedWith: actor.chairKey) }
         let panel = try panel(for: current.config, chairKey: actor.chairKey)
         let policyVersion = try policyInForce(chairKey: actor.chairKey).version
+        if current.config.mode == .tally {
+            // A tally round's key is its ceremony's joint key: no key is made here, nothing is wrapped.
+            guard current.ceremony != nil else {
+                throw VaultError.usage("round \(roundID) is a tally round: its holders make its key first (`evalvault ceremony start \(roundID) --out \(roundID).ceremony`)")
+            }
+            let opened = Round(config: current.config, state: .open, policyVersion: policyVersion, publicKey: nil, version: current.version + 1,
+                               panel: panel, ceremony: current.ceremony)
+            return (try OpenRequestFile.make(vault: id, round: opened, wraps: [], requester: actor, created: Timestamp.now()), decision)
+        }
         let key = Curve25519.KeyAgreement.PrivateKey()
         let info = Self.roundKeyInfo(vaultID: id, roundID: roundID)
         let purpose = HolderWrap.purpose(threshold: k)
@@ -173,6 +182,10 @@ extension Vault {
                 throw VaultError.integrity("\(file): \(a.holder) approved manifest root \(Hex.encode(a.manifestRoot ?? [])), the request names \(Hex.encode(r.manifestRoot))")
             }
             guard a.piece?.purpose == HolderWrap.purpose(threshold: r.threshold) else { throw VaultError.integrity("\(file) carries a piece of the wrong kind") }
+        case .tally(let r):
+            guard a.manifestRoot == r.manifestRoot else {
+                throw VaultError.integrity("\(file): \(a.holder) approved manifest root \(Hex.encode(a.manifestRoot ?? [])), the request names \(Hex.encode(r.manifestRoot))")
+            }
         }
         return a
     }

@@ -153,12 +153,15 @@ public struct OpenRequestFile: Sendable {
     public var threshold: Int { round.config.reveal.threshold }
 
     static func make(vault: String, round: Round, wraps: [HolderWrap], requester: Actor, created: String) throws -> OpenRequestFile {
-        let record: JSONValue = .object([
+        var fields: [String: JSONValue] = [
             "config": round.config.canonicalJSON, "state": .string(round.state.rawValue),
             "policy_version": .integer(Int64(round.policyVersion ?? 0)),
             "public_key": .string(Base64.encode(round.publicKey?.rawRepresentation ?? [])),
             "version": .integer(Int64(round.version)), "panel": .array(round.panel.map { .string($0.rawValue) }),
-        ])
+        ]
+        // A tally round's key is its ceremony's: the holders check it against what they verified.
+        if let ceremony = round.ceremony { fields["ceremony"] = .string(Base64.encode(ceremony)) }
+        let record: JSONValue = .object(fields)
         let bytes = try SignedDocument.sign([
             "format": .string(formatName), "vault": .string(vault), "round": .string(round.id), "round_record": record,
             "round_record_sha256": .string(Hex.encode(SHA256.hash(data: round.signedBytes(vaultID: vault)))),
@@ -185,7 +188,7 @@ public struct OpenRequestFile: Sendable {
             throw VaultError.integrity("\(file) does not match its signature (changed after the chair signed it)")
         }
         guard case .object(let r)? = doc.body["round_record"],
-              Set(r.keys) == ["config", "state", "policy_version", "public_key", "version", "panel"],
+              Set(r.keys).subtracting(["ceremony"]) == ["config", "state", "policy_version", "public_key", "version", "panel"],
               let configJSON = r["config"], r["state"]?.stringValue == RoundState.open.rawValue,
               let policyVersion = r["policy_version"]?.integerValue, policyVersion >= 1,
               let version = r["version"]?.integerValue, version >= 2,
@@ -198,10 +201,20 @@ public struct OpenRequestFile: Sendable {
         guard config.canonicalJSON == configJSON, config.id == roundID, !config.reveal.holders.isEmpty,
               Set(config.reveal.holders).count == config.reveal.holders.count,
               (1...config.reveal.holders.count).contains(config.reveal.threshold) else { throw doc.malformed("round definition") }
-        let publicKey: Curve25519.KeyAgreement.PublicKey
-        do { publicKey = try .init(rawRepresentation: try doc.base64("public_key", count: 32, in: r)) } catch { throw doc.malformed("round public key") }
+        // A sealed round has a public key and no ceremony; a tally round the other way round.
+        let publicKey: Curve25519.KeyAgreement.PublicKey?
+        let ceremony: [UInt8]?
+        if config.mode == .tally {
+            guard try doc.base64("public_key", count: 0, in: r).isEmpty, let c = try? doc.base64("ceremony", in: r) else { throw doc.malformed("round ceremony") }
+            publicKey = nil
+            ceremony = c
+        } else {
+            guard r["ceremony"] == nil else { throw doc.malformed("round record") }
+            do { publicKey = try .init(rawRepresentation: try doc.base64("public_key", count: 32, in: r)) } catch { throw doc.malformed("round public key") }
+            ceremony = nil
+        }
         let round = Round(config: config, state: .open, policyVersion: Int(policyVersion), publicKey: publicKey, version: Int(version),
-                          panel: try panelIDs.map { try PrincipalID($0!) })
+                          panel: try panelIDs.map { try PrincipalID($0!) }, ceremony: ceremony)
         let recordSHA256 = Hex.encode(SHA256.hash(data: round.signedBytes(vaultID: vault)))
         guard try doc.string("round_record_sha256") == recordSHA256 else {
             throw VaultError.integrity("\(file): its round record does not hash to the SHA-256 it asks the holders to sign")
@@ -209,7 +222,12 @@ public struct OpenRequestFile: Sendable {
         self.vault = vault
         self.round = round
         self.recordSHA256 = recordSHA256
-        wraps = try HolderWrap.list(doc.body["wraps"], holders: config.reveal.holders, threshold: config.reveal.threshold, in: doc)
+        if config.mode == .tally {
+            guard doc.body["wraps"]?.arrayValue?.isEmpty == true else { throw doc.malformed("wraps (a tally round has none)") }
+            wraps = []
+        } else {
+            wraps = try HolderWrap.list(doc.body["wraps"], holders: config.reveal.holders, threshold: config.reveal.threshold, in: doc)
+        }
         requester = try doc.principal("requester")
         created = try doc.string("created")
         digest = doc.digest
@@ -335,6 +353,8 @@ public struct RevealRequestFile: Sendable {
 public enum RequestFile: Sendable {
     case open(OpenRequestFile)
     case reveal(RevealRequestFile)
+    /// A tally round's reveal: its holders release partial decryptions of cell totals.
+    case tally(TallyRevealRequestFile)
 
     /// The largest request file read. A request holds the round's definition (a round file is at
     /// most 1 MiB), its panel and one wrap per holder: 8 MiB is far above any real one.
@@ -348,39 +368,52 @@ public enum RequestFile: Sendable {
         switch format {
         case OpenRequestFile.formatName: return .open(try OpenRequestFile(bytes: bytes, file: file))
         case RevealRequestFile.formatName: return .reveal(try RevealRequestFile(bytes: bytes, file: file))
+        case TallyRevealRequestFile.formatName: return .tally(try TallyRevealRequestFile(bytes: bytes, file: file))
         default: throw VaultError.invalidData("\(file) is not an evalvault request (\(OpenRequestFile.formatName) or \(RevealRequestFile.formatName))")
         }
     }
 
     public var kind: ApprovalFile.Kind {
-        switch self { case .open: .open; case .reveal: .reveal }
+        switch self { case .open: .open; case .reveal: .reveal; case .tally: .tally }
     }
     public var vault: String {
-        switch self { case .open(let r): r.vault; case .reveal(let r): r.vault }
+        switch self { case .open(let r): r.vault; case .reveal(let r): r.vault; case .tally(let r): r.vault }
     }
     public var round: String {
-        switch self { case .open(let r): r.round.id; case .reveal(let r): r.round }
+        switch self { case .open(let r): r.round.id; case .reveal(let r): r.round; case .tally(let r): r.round }
     }
     public var requester: PrincipalID {
-        switch self { case .open(let r): r.requester; case .reveal(let r): r.requester }
+        switch self { case .open(let r): r.requester; case .reveal(let r): r.requester; case .tally(let r): r.requester }
     }
     public var requesterKeys: PublicKeys {
-        switch self { case .open(let r): r.requesterKeys; case .reveal(let r): r.requesterKeys }
+        switch self { case .open(let r): r.requesterKeys; case .reveal(let r): r.requesterKeys; case .tally(let r): r.requesterKeys }
     }
     public var holders: [PrincipalID] {
-        switch self { case .open(let r): r.holders; case .reveal(let r): r.holders }
+        switch self { case .open(let r): r.holders; case .reveal(let r): r.holders; case .tally(let r): r.holders }
     }
     public var threshold: Int {
-        switch self { case .open(let r): r.threshold; case .reveal(let r): r.threshold }
+        switch self { case .open(let r): r.threshold; case .reveal(let r): r.threshold; case .tally(let r): r.threshold }
     }
     public var wraps: [HolderWrap] {
-        switch self { case .open(let r): r.wraps; case .reveal(let r): r.wraps }
+        switch self { case .open(let r): r.wraps; case .reveal(let r): r.wraps; case .tally: [] }
     }
     public var digest: [UInt8] {
-        switch self { case .open(let r): r.digest; case .reveal(let r): r.digest }
+        switch self { case .open(let r): r.digest; case .reveal(let r): r.digest; case .tally(let r): r.digest }
     }
     public var publicKey: Curve25519.KeyAgreement.PublicKey? {
-        switch self { case .open(let r): r.round.publicKey; case .reveal(let r): r.roundPublicKey }
+        switch self { case .open(let r): r.round.publicKey; case .reveal(let r): r.roundPublicKey; case .tally: nil }
+    }
+    /// The file as written.
+    public var bytes: [UInt8] {
+        switch self { case .open(let r): r.bytes; case .reveal(let r): r.bytes; case .tally(let r): r.bytes }
+    }
+    /// The reveals a reveal request asks for (none for an open request).
+    public var reveals: [RevealRequestFile.Asked] {
+        switch self { case .open: []; case .reveal(let r): r.reveals; case .tally(let r): r.reveals }
+    }
+    /// The manifest root a reveal request is bound to; nil for an open request.
+    public var manifestRoot: [UInt8]? {
+        switch self { case .open: nil; case .reveal(let r): r.manifestRoot; case .tally(let r): r.manifestRoot }
     }
 }
 
@@ -392,10 +425,10 @@ public enum RequestFile: Sendable {
 /// purpose), so the piece is useless to anyone but the chair that made this request.
 public struct ApprovalFile: Sendable {
     public static let formatName = "evalvault-approval/1"
-    /// An approval is a few hundred bytes.
-    public static let maxFileSize = 64 << 10
+    /// An approval is a few hundred bytes; a tally round's carries about 600 bytes per cell.
+    public static let maxFileSize = 64 << 20
 
-    public enum Kind: String, Sendable { case open, reveal }
+    public enum Kind: String, Sendable { case open, reveal, tally }
 
     public let kind: Kind
     public let vault: String
@@ -408,11 +441,15 @@ public struct ApprovalFile: Sendable {
     /// reveal: the manifest root the holder approved for, and its encrypted piece.
     public let manifestRoot: [UInt8]?
     public let piece: HolderWrap?
+    /// tally: the holder's partial decryption of each cell total, with its proof.
+    public let partials: [(team: String, criterion: String, decryption: Tally.PartialDecryption)]
     public let bytes: [UInt8]
     let document: SignedDocument
 
     static func make(kind: Kind, vault: String, round: String, requestDigest: [UInt8], holder: PrincipalID, roundSignature: [UInt8]? = nil,
-                     manifestRoot: [UInt8]? = nil, piece: HolderWrap? = nil, signer: Curve25519.Signing.PrivateKey) throws -> [UInt8] {
+                     manifestRoot: [UInt8]? = nil, piece: HolderWrap? = nil,
+                     partials: [(team: String, criterion: String, decryption: Tally.PartialDecryption)] = [],
+                     signer: Curve25519.Signing.PrivateKey) throws -> [UInt8] {
         var body: [String: JSONValue] = [
             "format": .string(formatName), "kind": .string(kind.rawValue), "vault": .string(vault), "round": .string(round),
             "request_sha256": .string(Hex.encode(requestDigest)), "holder": .string(holder.rawValue),
@@ -420,13 +457,20 @@ public struct ApprovalFile: Sendable {
         if let roundSignature { body["round_signature"] = .string(Base64.encode(roundSignature)) }
         if let manifestRoot { body["manifest_root"] = .string(Hex.encode(manifestRoot)) }
         if let piece { body["piece"] = .object(["purpose": .string(piece.purpose), "enc": .string(Base64.encode(piece.enc)), "ct": .string(Base64.encode(piece.ct))]) }
+        if kind == .tally {
+            func hex(_ p: P256.Point) -> JSONValue { .string(Hex.encode(p.encoded(compressed: false))) }
+            body["partials"] = .array(partials.map { p in
+                .object(["team": .string(p.team), "criterion": .string(p.criterion), "share": hex(p.decryption.share), "a": hex(p.decryption.a),
+                         "b": hex(p.decryption.b), "z": .string(Hex.encode(p.decryption.z.rawRepresentation))])
+            })
+        }
         return try SignedDocument.sign(body, with: signer)
     }
 
     public init(bytes: [UInt8], file: String) throws {
         let doc = try SignedDocument(bytes: bytes, what: file, format: Self.formatName,
                                      required: ["kind", "vault", "round", "request_sha256", "holder"],
-                                     optional: ["round_signature", "manifest_root", "piece"])
+                                     optional: ["round_signature", "manifest_root", "piece", "partials"])
         guard let kind = doc.body["kind"]?.stringValue.flatMap(Kind.init(rawValue:)) else { throw doc.malformed("kind") }
         self.kind = kind
         vault = try doc.string("vault")
@@ -436,12 +480,29 @@ public struct ApprovalFile: Sendable {
         holder = try doc.principal("holder")
         switch kind {
         case .open:
-            guard doc.body["manifest_root"] == nil, doc.body["piece"] == nil else { throw doc.malformed("open approval") }
+            guard doc.body["manifest_root"] == nil, doc.body["piece"] == nil, doc.body["partials"] == nil else { throw doc.malformed("open approval") }
             roundSignature = try doc.base64("round_signature", count: Curve25519.Signing.signatureByteCount)
             manifestRoot = nil
             piece = nil
+            partials = []
+        case .tally:
+            guard doc.body["round_signature"] == nil, doc.body["piece"] == nil, let list = doc.body["partials"]?.arrayValue else { throw doc.malformed("tally approval") }
+            roundSignature = nil
+            piece = nil
+            manifestRoot = try doc.hex("manifest_root", count: 32)
+            func point(_ v: JSONValue?) throws -> P256.Point {
+                guard let b = v?.stringValue.flatMap(Hex.decode), b.count == 65, let p = try? P256.Point(encoded: b) else { throw doc.malformed("partial decryption") }
+                return p
+            }
+            partials = try list.map { p in
+                guard case .object(let o) = p, Set(o.keys) == ["team", "criterion", "share", "a", "b", "z"], let team = o["team"]?.stringValue,
+                      let criterion = o["criterion"]?.stringValue,
+                      let z = o["z"]?.stringValue.flatMap(Hex.decode).flatMap(P256.Scalar.init(rawRepresentation:)) else { throw doc.malformed("partial decryption") }
+                return (team, criterion, Tally.PartialDecryption(share: try point(o["share"]), a: try point(o["a"]), b: try point(o["b"]), z: z))
+            }
         case .reveal:
-            guard doc.body["round_signature"] == nil, case .object(let p)? = doc.body["piece"], Set(p.keys) == ["purpose", "enc", "ct"],
+            partials = []
+            guard doc.body["round_signature"] == nil, doc.body["partials"] == nil, case .object(let p)? = doc.body["piece"], Set(p.keys) == ["purpose", "enc", "ct"],
                   let purpose = p["purpose"]?.stringValue, ["round-key", "round-share"].contains(purpose) else { throw doc.malformed("piece") }
             roundSignature = nil
             manifestRoot = try doc.hex("manifest_root", count: 32)

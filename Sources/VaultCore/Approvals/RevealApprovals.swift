@@ -11,13 +11,13 @@ extension Vault {
     /// declares, of a closed round (its manifest root is what the holders approve); the policy's
     /// first question is asked now as at completion, with every holder counted (the most that can
     /// approve), so what the policy refuses whoever approves is refused before anyone is asked.
-    public func makeRevealRequest(_ reveal: RevealRequest, actor: Actor) throws -> RevealRequestFile {
+    public func makeRevealRequest(_ reveal: RevealRequest, actor: Actor) throws -> RequestFile {
         let request = try buildRevealRequest([reveal], actor: actor, present: nil, travelling: true)
         let round = try self.round(reveal.round, verifiedWith: actor.chairKey)
         try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "reveal.request", target: "round/\(reveal.round)",
                                       policySHA256: try policy(for: round, chairKey: actor.chairKey).set.sha256Hex,
                                       details: ["reveals": .array(request.reveals.map(\.json)), "request_sha256": .string(Hex.encode(request.digest)),
-                                                "manifest_root": .string(Hex.encode(request.manifestRoot))]),
+                                                "manifest_root": .string(Hex.encode(request.manifestRoot ?? []))]),
                           signer: actor.keys.signing)
         return request
     }
@@ -27,7 +27,7 @@ extension Vault {
     /// the signed log), and a fresh ephemeral X25519 key whose private half is wrapped to the
     /// requester's own X25519 key and then dropped. `travelling`: the request leaves this process
     /// as a file, so it must ask only for declared reveals of a closed round.
-    func buildRevealRequest(_ asked: [RevealRequest], actor: Actor, present: [Actor]?, travelling: Bool) throws -> RevealRequestFile {
+    func buildRevealRequest(_ asked: [RevealRequest], actor: Actor, present: [Actor]?, travelling: Bool) throws -> RequestFile {
         guard let roundID = asked.first?.round, asked.allSatisfy({ $0.round == roundID }), asked.count <= RevealRequestFile.maxReveals else {
             throw VaultError.usage("a reveal covers one round")
         }
@@ -37,6 +37,9 @@ extension Vault {
         }
         let taking = present.map { Self.approvingHolders($0, of: round).map(\.id) } ?? round.config.reveal.holders
         _ = try reveal(asked.map { ($0, false) }, actor: actor, holders: taking, roundKey: nil)
+        if round.config.mode == .tally {
+            return .tally(try buildTallyRevealRequest(asked, round: round, actor: actor, travelling: travelling))
+        }
         let reveals = asked.map { r in
             RevealRequestFile.Asked(reveal: DeclaredReveal(stat: r.stat, by: r.by, precision: r.precision, advance: r.advance, trim: r.trim),
                                     declared: round.config.declaration(stat: r.stat, by: r.by, precision: r.precision, advance: r.advance, trim: r.trim) != nil)
@@ -63,9 +66,9 @@ extension Vault {
             let wrapped = try HPKE.seal(ephemeral.rawRepresentation, to: actor.principal.publicKeys.agreement,
                                         info: PieceLabels.ephemeralInfo(vault: id, round: roundID),
                                         authenticating: PieceLabels.ephemeralAAD(requester: actor.id, ephemeralKey: ephemeral.publicKey))
-            return try RevealRequestFile.make(vault: id, round: round, reveals: reveals, manifest: manifest, wraps: wraps,
-                                              ephemeralKey: ephemeral.publicKey, ephemeralWrap: (wrapped.encapsulatedKey, wrapped.ciphertext),
-                                              requester: actor, created: Timestamp.now())
+            return .reveal(try RevealRequestFile.make(vault: id, round: round, reveals: reveals, manifest: manifest, wraps: wraps,
+                                                      ephemeralKey: ephemeral.publicKey, ephemeralWrap: (wrapped.encapsulatedKey, wrapped.ciphertext),
+                                                      requester: actor, created: Timestamp.now()))
         }
     }
 
@@ -75,24 +78,34 @@ extension Vault {
     /// when asked — in the given output `format`.
     public func reveal(request bytes: [UInt8], file: String, approvals: [(bytes: [UInt8], file: String)], actor: Actor, coHolders: [Actor] = [],
                        format: RevealFormat, publish: Bool, progress: ((Int, Int) -> Void)? = nil) throws -> [RevealOutcome] {
-        let request = try refusing(actor, action: "reveal", target: "request") { try RevealRequestFile(bytes: bytes, file: file) }
+        let parsed = try refusing(actor, action: "reveal", target: "request") { () throws -> RequestFile in
+            let r = try RequestFile.parse(bytes, file: file)
+            if case .open = r { throw VaultError.invalidData("\(file) is an open request, not a reveal request") }
+            return r
+        }
         for h in coHolders where h.chairKey != actor.chairKey {
             throw VaultError.integrity("\(h.id) trusts a different chair key than \(actor.id)")
         }
-        guard !publish || request.reveals.count == 1 else { throw VaultError.usage("this request asks for \(request.reveals.count) reveals; --publish writes one") }
-        let items = request.reveals.map { a in
-            (request: RevealRequest(round: request.round, stat: a.reveal.stat, by: a.reveal.by, trim: a.reveal.trim, advance: a.reveal.advance,
+        guard !publish || parsed.reveals.count == 1 else { throw VaultError.usage("this request asks for \(parsed.reveals.count) reveals; --publish writes one") }
+        let items = parsed.reveals.map { a in
+            (request: RevealRequest(round: parsed.round, stat: a.reveal.stat, by: a.reveal.by, trim: a.reveal.trim, advance: a.reveal.advance,
                                     precision: a.reveal.precision, format: format), publish: publish)
         }
-        return try reveal(items, request: request, approvals: approvals, actor: actor, coHolders: coHolders, progress: progress)
+        return try reveal(items, request: parsed, approvals: approvals, actor: actor, coHolders: coHolders, progress: progress)
     }
 
     /// The completion both ways in share: the request checked (this requester's, this vault's,
     /// the round's public key, holders and manifest root unchanged), every approval checked
     /// (`verifyApproval`), k distinct holders counted, and the reveal run with a round key rebuilt
     /// from k released pieces — only once the policy's first question allowed it.
-    func reveal(_ items: [(request: RevealRequest, publish: Bool)], request: RevealRequestFile, approvals: [(bytes: [UInt8], file: String)],
+    func reveal(_ items: [(request: RevealRequest, publish: Bool)], request parsed: RequestFile, approvals: [(bytes: [UInt8], file: String)],
                 actor: Actor, coHolders: [Actor], progress: ((Int, Int) -> Void)?) throws -> [RevealOutcome] {
+        let request: RevealRequestFile
+        switch parsed {
+        case .tally(let t): return try revealTally(items, request: t, approvals: approvals, actor: actor, coHolders: coHolders, progress: progress)
+        case .reveal(let r): request = r
+        case .open: throw VaultError.internalError("an open request reached the reveal")
+        }
         let target = "round/\(request.round)"
         let (round, fromFiles) = try refusing(actor, action: "reveal", target: target) { () throws -> (Round, [ApprovalFile]) in
             try checkRequest(vault: request.vault, round: request.round, expectedRound: items.first?.request.round, requester: request.requester,

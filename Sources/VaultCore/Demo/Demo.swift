@@ -20,6 +20,8 @@ public struct Demo {
         public let round2Ranking: [AggregateGroup]
         public let report: String
         public let resultStatement: String
+        /// Round 2's published tally record (docs/tally-format.md).
+        public let tallyRecord: String
     }
 
     /// Each person works in their own folder with their own state (`DIR/<id>/state`), as on their
@@ -91,13 +93,48 @@ public struct Demo {
                                 expectedRound: round.id)
     }
 
+    /// A tally round's key ceremony with files: the chair's request to every holder, each
+    /// holder's commit to all, each holder's verified statement back to the chair. Returns the
+    /// joint key (hex).
+    func ceremony(_ vault: Vault, _ round: RoundConfig, chair: Actor) throws -> String {
+        let holders = round.reveal.holders.map(\.rawValue)
+        let request = try vault.startCeremony(round.id, actor: chair)
+        let path = home("chair") + "/\(round.id).ceremony"
+        try Files.writeAtomically(request.bytes, to: path, mode: 0o644, overwrite: false)
+        try send(path, from: "chair", to: holders.filter { $0 != "chair" }, what: "the key ceremony request")
+        var commits: [(bytes: [UInt8], file: String)] = []
+        for h in holders {
+            let client = HolderClient(state: state(h))
+            let (r, firstUse) = try client.ceremonyRequest(request.bytes, file: path)
+            let commit = try client.commit(r, firstUse: firstUse, as: PrincipalID(h), keys: try keys(h))
+            let out = home(h) + "/\(round.id).\(h).commit"
+            try Files.writeAtomically(commit.bytes, to: out, mode: 0o644, overwrite: false)
+            try deliver(out, to: holders.filter { $0 != h })
+            commits.append((commit.bytes, out))
+        }
+        say("   ⇢ \(round.id).<holder>.commit: each holder → the others (commitments, proofs, a share encrypted to each)")
+        var statements: [(bytes: [UInt8], file: String)] = []
+        for h in holders {
+            let transcript = try CeremonyTranscript(request: request, commits: try commits.map {
+                try CeremonyCommitFile(bytes: $0.bytes, file: $0.file, request: request)
+            })
+            let statement = try CeremonyVerifiedFile.make(transcript: transcript, holder: PrincipalID(h), keys: try keys(h))
+            statements.append((statement.bytes, "\(h).verified"))
+        }
+        say("   ⇢ \(round.id).<holder>.verified: each holder → chair (its signed check of every commit and of its own shares)")
+        let record = try vault.finishCeremony(request: request.bytes, file: path, commits: commits, statements: statements, actor: chair)
+        return Hex.encode(record.jointKey.encoded(compressed: true))
+    }
+
     /// A declared reveal completed from a holder's approval at home.
     func reveal(_ vault: Vault, _ asked: RevealRequest, chair: Actor, holder: String, publish: Bool, name: String) throws -> RevealOutcome {
         let request = try vault.makeRevealRequest(asked, actor: chair)
         let path = home("chair") + "/\(name).req"
         try Files.writeAtomically(request.bytes, to: path, mode: 0o644, overwrite: false)
         let approval = try approve(holder, try send(path, from: "chair", to: [holder], what: "the reveal and the manifest root to approve"))
-        let back = try send(approval, from: holder, to: ["chair"], what: "its key share, encrypted to this request only")
+        let what = (try? vault.round(asked.round, verifiedWith: chair.chairKey).config.mode) == .tally
+            ? "its partial decryptions of the cell sums, with proofs" : "its key share, encrypted to this request only"
+        let back = try send(approval, from: holder, to: ["chair"], what: what)
         return try vault.reveal(request: request.bytes, file: path, approvals: [(try Files.read(back, what: "approval"), back)], actor: chair,
                                 format: asked.format, publish: publish)[0]
     }
@@ -194,16 +231,25 @@ public struct Demo {
         let template = try RoundFile.parse(DemoData.round2TOML, file: "Examples/round-2.toml")
         let round2 = RoundConfig(id: template.id, title: template.title, teams: survivors, criteria: template.criteria, reveal: template.reveal,
                                  panel: template.panel, publish: template.publish, programme: template.programme,
-                                 teamNames: template.teamNames.filter { survivors.contains($0.key) })
+                                 teamNames: template.teamNames.filter { survivors.contains($0.key) }, mode: template.mode)
         try vault.createRound(round2, actor: chair)
         say("6. The moving target: round \(round2.id) for the \(survivors.count) survivors, with new criteria and weights (" +
-            round2.criteria.map { "\($0.id) \($0.weight)" }.joined(separator: ", ") + "); cm-2 takes part this time.")
+            round2.criteria.map { "\($0.id) \($0.weight)" }.joined(separator: ", ") + "), as a tally round:")
+        say("   only the sum of each (team, criterion) cell is ever decrypted, and no one ever holds the key that could open a score.")
+        say("   The three holders make its key at home: each commits to a secret, sends the others encrypted shares and checks")
+        say("   its own (a cheat would be named):")
+        let jointKey = try ceremony(vault, round2, chair: chair)
+        say("   Joint key \(jointKey.prefix(16))…, which no one holds. cm-2 approves the panel and that key:")
         try open(vault, round2, chair: chair, holder: "cm-2")
         let sealed2 = try sealAll(vault, round: round2, evaluators: evaluators, chair: chair, chairPub: chairPub, quiet: true)
         _ = try vault.closeRound(round2.id, actor: chair)
         let ranking2 = try reveal(vault, RevealRequest(round: round2.id, stat: .rank, by: ["team"], trim: nil, advance: 2, precision: 2, format: .table),
-                                  chair: chairReveal, holder: "cm-2", publish: false, name: "\(round2.id)-rank")
-        say("   \(sealed2) more scores sealed at home and imported; the top 2 go to the final:")
+                                  chair: chairReveal, holder: "cm-2", publish: true, name: "\(round2.id)-rank")
+        let recordPath = home("chair") + "/\(round2.id)-tally-record.json"
+        try Files.writeAtomically(ranking2.statement!, to: recordPath, mode: 0o644, overwrite: false)
+        say("   \(sealed2) encrypted scores sealed at home, each with a proof it is on its grid, checked at import; cm-2")
+        say("   recomputes every cell sum from the signed batches and releases only its partial decryption of those sums.")
+        say("   The top 2 go to the final (anyone can check the whole tally: python3 Tests/tools/verify_tally.py \(recordPath)):")
         table(ranking2.result)
 
         // 7. Identity and audit.
@@ -233,7 +279,7 @@ public struct Demo {
         say("Look around (as the chair): export EVALVAULT_DIR=\(location.directory) EVALVAULT_STATE=\(home("chair"))/state EVALVAULT_PASSPHRASE=\"$(cat \(passphraseFile))\"")
         say("  evalvault round list; evalvault principal list; evalvault policy show; ls \(directory)/*/inbox")
         return Outcome(vault: location.directory, round1Ranking: ranking1.result.groups, round2Ranking: ranking2.result.groups,
-                       report: reportPath, resultStatement: statementPath)
+                       report: reportPath, resultStatement: statementPath, tallyRecord: recordPath)
     }
 
     /// The chair publishes the round's descriptor to every evaluator; each seals every (team,

@@ -79,6 +79,10 @@ public enum DemoData {
         id = "2025-R2"
         title = "Second evaluation: the moving target"
         programme = "National AI Foundation Model Programme"
+        # A tally round: each score is encrypted with a proof that it is on its grid, and only the sum
+        # of each (team, criterion) cell is ever decrypted, by two holders, under a key the three holders
+        # made together and no one holds. It can publish counts, means, weighted totals and ranks only.
+        mode = "tally"
 
         [teams]
         # Team ids (used in scores and results) = the names shown on the results page.

@@ -253,12 +253,21 @@ public struct Round: Sendable {
     /// The evaluators who may seal, fixed and approved by k reveal holders when the round
     /// opened; empty while it is a draft.
     public let panel: [PrincipalID]
+    /// A tally round's key ceremony (`CeremonyRecord`'s bytes) once its holders finished it;
+    /// nil for a sealed round. Its joint key is the round's key.
+    public let ceremony: [UInt8]?
+
+    public init(config: RoundConfig, state: RoundState, policyVersion: Int?, publicKey: Curve25519.KeyAgreement.PublicKey?, version: Int,
+                panel: [PrincipalID], ceremony: [UInt8]? = nil) {
+        self.config = config; self.state = state; self.policyVersion = policyVersion; self.publicKey = publicKey; self.version = version
+        self.panel = panel; self.ceremony = ceremony
+    }
 
     public var id: String { config.id }
 
     /// The same round in its next state (one version higher); everything else is kept.
     func moved(to state: RoundState) -> Round {
-        Round(config: config, state: state, policyVersion: policyVersion, publicKey: publicKey, version: version + 1, panel: panel)
+        Round(config: config, state: state, policyVersion: policyVersion, publicKey: publicKey, version: version + 1, panel: panel, ceremony: ceremony)
     }
 
     /// What each approving reveal holder signs when a round opens: the opened round's record,
@@ -281,6 +290,8 @@ public struct Round: Sendable {
         e.append(Int64(version))
         e.append(Int64(panel.count))
         for p in panel { e.append(p.rawValue) }
+        // Only a tally round has a ceremony, so every other round's record signs the same bytes.
+        if let ceremony { e.append(SHA256.hash(data: ceremony)) }
         return e.bytes
     }
 

@@ -29,7 +29,7 @@ public struct RoundDescriptor: Sendable {
 
     static func body(vault: String, round: Round, policy: PolicySet, chair: String, chairKeys: PublicKeys,
                      members: [Principal], checkpoint: String) -> [String: JSONValue] {
-        [
+        var body: [String: JSONValue] = [
             "format": .string(formatName), "vault": .string(vault), "round": round.config.canonicalJSON,
             "state": .string(round.state.rawValue), "version": .integer(Int64(round.version)),
             "policy_version": .integer(Int64(round.policyVersion ?? 0)),
@@ -43,6 +43,10 @@ public struct RoundDescriptor: Sendable {
             "chair_x25519": .string(Base64.encode(chairKeys.agreement.rawRepresentation)),
             "checkpoint": .string(checkpoint),
         ]
+        // A tally round's key is its ceremony's joint key; the evaluator's client checks the
+        // ceremony (every holder's signed statement over it) before sealing to that key.
+        if let ceremony = round.ceremony { body["ceremony"] = .string(Base64.encode(ceremony)) }
+        return body
     }
 
     init(vault: String, round: Round, policy: PolicySet, chair: String, chairKeys: PublicKeys,
@@ -65,9 +69,21 @@ public struct RoundDescriptor: Sendable {
         }
         guard let config = o["round"].flatMap({ try? RoundConfig(canonical: $0) }), o["state"]?.stringValue == RoundState.open.rawValue,
               let version = o["version"]?.integerValue, let pv = o["policy_version"]?.integerValue,
-              let pk = o["public_key"]?.stringValue.flatMap(Base64.decode), let publicKey = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: pk),
+              let pk = o["public_key"]?.stringValue.flatMap(Base64.decode),
               let panel = o["panel"]?.arrayValue, let source = o["policy"]?.stringValue, let sha = o["policy_sha256"]?.stringValue,
               let checkpoint = o["checkpoint"]?.stringValue else { throw bad }
+        let publicKey: Curve25519.KeyAgreement.PublicKey?
+        var ceremony: [UInt8]?
+        if config.mode == .tally {
+            guard pk.isEmpty, let c = o["ceremony"]?.stringValue.flatMap(Base64.decode), (try? CeremonyRecord(bytes: c)) != nil else {
+                throw VaultError.integrity("\(file): its tally round's key ceremony is missing or does not verify")
+            }
+            publicKey = nil
+            ceremony = c
+        } else {
+            guard o["ceremony"] == nil, let key = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: pk) else { throw bad }
+            publicKey = key
+        }
         var members: [String: (signing: [UInt8], conflicts: [String])] = [:]
         var ids: [PrincipalID] = []
         for m in panel {
@@ -83,7 +99,8 @@ public struct RoundDescriptor: Sendable {
             throw VaultError.integrity("\(file): its checkpoint is not this vault's, signed by its chair")
         }
         self.vault = vault
-        self.round = Round(config: config, state: .open, policyVersion: Int(pv), publicKey: publicKey, version: Int(version), panel: ids)
+        self.round = Round(config: config, state: .open, policyVersion: Int(pv), publicKey: publicKey, version: Int(version), panel: ids,
+                           ceremony: ceremony)
         self.policy = policy
         self.chair = chair
         self.chairKeys = keys

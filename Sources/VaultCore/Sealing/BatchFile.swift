@@ -103,21 +103,35 @@ extension RoundDescriptor {
                                   conflicts: member.conflicts, enabled: true, version: 1)
         let file = try Files.AtomicWriter(path: out, mode: 0o644)
         let batchID = SecureRandom.bytes(count: 16)
+        let time = Int64(Date().timeIntervalSince1970 * 1_000_000)
         let sealer = try BatchSealer(target: SealTarget(vaultID: vault, round: round, policy: policy), evaluator: principal, batchID: batchID,
-                                     time: Int64(Date().timeIntervalSince1970 * 1_000_000)) { _, ct in try file.write(Array(ct)) }
-        // The header goes first; the writer's chunks follow it.
-        try file.write(sealer.writer.headerBytes)
+                                     time: time) { _, ct in try file.write(Array(ct)) }
+        // A sealed round's header goes first; the writer's chunks follow it.
+        if let writer = sealer.sealedWriter { try file.write(writer.headerBytes) }
         try sealer.run(sheet, progress: progress)
         for r in sealer.policyRequests() {
             let d = policy.evaluate(r)
             guard d.allowed else { throw VaultError.denied(policyIDs: d.determining) }
         }
         try sealer.checkConflict()
-        let sealed = try sealer.finish(signer: keys.signing)
-        try file.write(sealed.trailer)
+        let name: String, digest: [UInt8], count: Int
+        if let ceremony = try round.ceremonyRecord() {
+            // A tally round: each score encrypted under the ceremony's joint key with its proof.
+            let header = TallyBatch.Header(vault: vault, round: round.id, jointKey: ceremony.jointKey.encoded(compressed: false), batchID: batchID,
+                                           evaluator: evaluator.rawValue, time: time)
+            let bytes = try TallyBatch.make(header: header, config: round.config, key: Tally.PublicKey(ceremony.jointKey), scores: sealer.tallyScores,
+                                            signer: keys.signing)
+            let batch = try TallyBatch(bytes: bytes, config: round.config, file: out)
+            try file.write(bytes)
+            (name, digest, count) = (header.batchName, batch.digest, batch.records.count)
+        } else {
+            let sealed = try sealer.finish(signer: keys.signing)
+            try file.write(sealed.trailer)
+            (name, digest, count) = (sealed.name, sealed.digest, sealed.count)
+        }
         try file.commit(overwrite: overwrite)
-        let receipt = Receipt(vault: vault, round: round.id, batch: sealed.header.batchName, digest: Hex.encode(sealed.digest),
-                              evaluator: evaluator.rawValue, scores: sealed.count, seq: nil, leafHash: nil)
+        let receipt = Receipt(vault: vault, round: round.id, batch: name, digest: Hex.encode(digest),
+                              evaluator: evaluator.rawValue, scores: count, seq: nil, leafHash: nil)
         let path = try client.saveReceipt(receipt)
         return OfflineSeal(receipt: receipt, receiptPath: path, descriptor: self, newlyPinned: pinned)
     }
@@ -142,9 +156,22 @@ extension Vault {
     /// digest is computed, and the evaluator's signature over it must verify. The vault cannot
     /// decrypt it, so the grid is checked when the round is revealed (any bad batch stops the
     /// reveal, naming it and its evaluator). A batch imported before is reported, not stored again.
+    /// The first 8 bytes of a regular file (empty if it cannot be read: the reader says why).
+    static func firstBytes(of path: String) -> [UInt8] {
+        let fd = Glibc.open(path, O_RDONLY | O_NONBLOCK)
+        guard fd >= 0 else { return [] }
+        defer { Glibc.close(fd) }
+        var st = stat(), b = [UInt8](repeating: 0, count: 8)
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, Glibc.read(fd, &b, 8) == 8 else { return [] }
+        return b
+    }
+
     public func importBatch(path: String, actor: Actor) throws -> ImportOutcome {
         var target = "batch"
         do {
+            if TallyBatch.isTallyBatch(Self.firstBytes(of: path)) {
+                return try importTallyBatch(path: path, actor: actor, target: &target)
+            }
             let file = try BatchFile(path: path)
             let h = file.header
             target = "round/\(h.round)"
@@ -200,7 +227,7 @@ extension Vault {
                     try store.add(index: i, ciphertext: ct)
                 }
                 store.finish()
-                let sealed = SealedBatch(header: h, headerBytes: file.headerBytes, count: file.count, chunks: file.chunks,
+                let sealed = SealedBatch(batchID: h.batchID, round: h.round, evaluator: h.evaluator, headerBytes: file.headerBytes, count: file.count, chunks: file.chunks,
                                          trailer: BatchFormat.trailer(count: file.count, signature: file.signature),
                                          digest: digest.finalize(count: file.count), signature: file.signature)
                 return try acceptBatch(sealed, importer: actor, decision: decision, action: "import")

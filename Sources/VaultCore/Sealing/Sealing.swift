@@ -264,7 +264,12 @@ struct SealTarget {
 final class BatchSealer {
     let target: SealTarget
     let evaluator: Principal
-    let writer: BatchWriter
+    /// A sealed round's batch writer; nil in a tally round, whose scores go to `tallyScores`.
+    let sealedWriter: BatchWriter?
+    /// A tally round's checked scores: place indices and grid index, encrypted at the end
+    /// (`TallyBatch.make`), each with its proof.
+    private(set) var tallyScores: [(team: Int, criterion: Int, index: Int)] = []
+    var writer: BatchWriter { sealedWriter! }
     private let teams: NameTable, criteria: NameTable
     private var seen: PairSet
     private var firstLine: [UInt32]
@@ -276,11 +281,15 @@ final class BatchSealer {
     private var rows = 0
 
     init(target: SealTarget, evaluator: Principal, batchID: [UInt8], time: Int64, sink: @escaping (Int, UnsafeRawBufferPointer) throws -> Void) throws {
-        guard let key = target.round.publicKey else { throw VaultError.integrity("round \(target.round.id) is open but has no public key") }
         self.target = target
         self.evaluator = evaluator
-        writer = try BatchWriter(vault: target.vaultID, round: target.round.id, roundKey: key, batchID: batchID, evaluator: evaluator.id.rawValue,
-                                 time: time, sink: sink)
+        if target.round.config.mode == .tally {
+            sealedWriter = nil
+        } else {
+            guard let key = target.round.publicKey else { throw VaultError.integrity("round \(target.round.id) is open but has no public key") }
+            sealedWriter = try BatchWriter(vault: target.vaultID, round: target.round.id, roundKey: key, batchID: batchID, evaluator: evaluator.id.rawValue,
+                                           time: time, sink: sink)
+        }
         let config = target.round.config
         teams = NameTable(config.teams)
         criteria = NameTable(config.criteria.map(\.id))
@@ -303,10 +312,11 @@ final class BatchSealer {
         let conflictedTeam = config.teams.indices.map { conflicted.contains($0) }
         var seen = self.seen, firstLine = self.firstLine, teamsUsed = self.teamsUsed, placesUsed = self.placesUsed
         var problems: [String] = [], conflict: String? = nil, rows = 0, clean = true
-        let writer = self.writer, teams = self.teams, criteria = self.criteria
+        let writer = self.sealedWriter, teams = self.teams, criteria = self.criteria
+        var tallyScores = self.tallyScores
         defer {
             self.seen = seen; self.firstLine = firstLine; self.teamsUsed = teamsUsed; self.placesUsed = placesUsed
-            self.problems = problems; self.conflict = conflict; self.rows = rows
+            self.problems = problems; self.conflict = conflict; self.rows = rows; self.tallyScores = tallyScores
         }
         struct Stop: Error {}
         do {
@@ -324,6 +334,9 @@ final class BatchSealer {
                     problems.append("\(at)team \(name(r.team)), criterion \(name(r.criterion)) is scored twice in this batch (first \(first > 0 ? "at line \(first)" : "earlier"))")
                 } else if let comment = r.comment, comment.count > BatchFormat.maxCommentBytes {
                     problems.append("\(at)the comment is longer than \(BatchFormat.maxCommentBytes) bytes")
+                } else if writer == nil && r.comment.map({ !$0.isEmpty }) == true {
+                    // A tally round keeps only ciphertexts of grid indices: a comment could be read.
+                    problems.append("\(at)round \(config.id) is a tally round, which keeps no comments: leave the comment out")
                 } else if let m = r.micros {
                     if !firstLine.isEmpty { firstLine[t * C + c] = UInt32(clamping: r.line) }
                     if m >= lo[c] && m <= hi[c] && (m - lo[c]) % step[c] == 0 {
@@ -335,7 +348,8 @@ final class BatchSealer {
                             if conflict == nil { conflict = config.teams[t] }
                             clean = false
                         } else if clean {
-                            try writer.add(team: t, criterion: c, units: (m - lo[c]) / step[c], comment: r.comment)
+                            if let writer { try writer.add(team: t, criterion: c, units: (m - lo[c]) / step[c], comment: r.comment) }
+                            else { tallyScores.append((t, c, Int((m - lo[c]) / step[c]))) }
                         }
                     } else {
                         do { _ = try grid[c].units(of: Fixed(micros: m)) } catch let e as VaultError { problems.append(at + e.message) }
@@ -356,7 +370,7 @@ final class BatchSealer {
         if !problems.isEmpty {
             throw VaultError.invalidData(problems.joined(separator: "\n") + (rows > 1 ? "\nnothing was sealed" : ""))
         }
-        guard writer.count > 0 || conflict != nil else { throw VaultError.invalidData("there are no scores to seal") }
+        guard (sealedWriter?.count ?? tallyScores.count) > 0 || conflict != nil else { throw VaultError.invalidData("there are no scores to seal") }
     }
 
     /// A declared conflict is a hard rule, even under a policy that would allow it (design: Roles).
@@ -390,21 +404,26 @@ final class BatchSealer {
     }
 }
 
-/// A sealed batch, as written: its header, size, signature and signed digest.
+/// A sealed batch, as written: its id, round and evaluator (from its header), the header's
+/// bytes, size, signature and signed digest — of a sealed round's batch or a tally round's.
 struct SealedBatch {
-    let header: BatchFormat.Header
+    let batchID: [UInt8]
+    let round: String
+    let evaluator: String
     let headerBytes: [UInt8]
     let count: Int
     let chunks: Int
     let trailer: [UInt8]
     let digest: [UInt8]
     let signature: [UInt8]
+
+    var name: String { Hex.encode(batchID) }
 }
 
 extension BatchSealer {
     func finish(signer: Curve25519.Signing.PrivateKey) throws -> SealedBatch {
         let f = try writer.finish(signer: signer)
-        return SealedBatch(header: writer.header, headerBytes: writer.headerBytes, count: writer.count, chunks: f.chunks, trailer: f.trailer,
+        return SealedBatch(batchID: writer.header.batchID, round: writer.header.round, evaluator: writer.header.evaluator, headerBytes: writer.headerBytes, count: writer.count, chunks: f.chunks, trailer: f.trailer,
                            digest: f.digest, signature: f.signature)
     }
 }
@@ -440,6 +459,10 @@ extension Vault {
         let target = "round/\(roundID)"
         let round = try recordingFailure(actor: actor.id.rawValue, action: "seal", target: target) {
             try self.round(roundID, verifiedWith: actor.chairKey)
+        }
+        // A tally round's batches are files, each score with its proof, checked at import.
+        guard round.config.mode == .sealed else {
+            throw VaultError.usage("round \(roundID) is a tally round: seal to a file with `evalvault seal --round-file \(roundID).round --key KEY --csv FILE --out B.batch` (the descriptor from `round publish`), and the chair imports it")
         }
         // Only the panel approved when the round opened may seal into it.
         guard round.state != .open || round.panel.contains(actor.id) else {
@@ -481,7 +504,7 @@ extension Vault {
                 let sealed = try sealer.finish(signer: actor.keys.signing)  // writes the last chunk
                 store.finish()
                 let accepted = try acceptBatch(sealed, importer: actor, decision: decision, action: "seal")
-                return SealReceipt(batchID: sealed.header.batchName, count: sealed.count, round: roundID, receipt: accepted, receiptPath: "")
+                return SealReceipt(batchID: sealed.name, count: sealed.count, round: roundID, receipt: accepted, receiptPath: "")
             }
         } catch let error as VaultError {
             if let refused { _ = try authorize(refused, actor: actor, target: target, details: [:], policy: policy) }

@@ -17,13 +17,13 @@ extension Vault {
     /// signed and that signature, so any verifier of the log can check that the evaluator — not
     /// whoever imported it — sealed exactly this batch.
     static func batchRecord(_ b: SealedBatch) -> ObjectRecord {
-        var r = ObjectRecord(kind: .batch, id: b.header.batchName,
-                             sha256: batchRowDigest(id: b.header.batchID, round: b.header.round, header: b.headerBytes, count: b.count,
+        var r = ObjectRecord(kind: .batch, id: b.name,
+                             sha256: batchRowDigest(id: b.batchID, round: b.round, header: b.headerBytes, count: b.count,
                                                     chunks: b.chunks, signature: b.signature))
-        r.round = b.header.round
+        r.round = b.round
         r.digest = Hex.encode(b.digest)
         r.count = b.count
-        r.evaluator = b.header.evaluator
+        r.evaluator = b.evaluator
         r.signature = Base64.encode(b.signature)
         return r
     }
@@ -103,18 +103,18 @@ extension Vault {
     /// and `import` share. The evaluator's signature over the batch is checked here, whoever
     /// wrote it, and again by every replay of the log.
     func acceptBatch(_ b: SealedBatch, importer: Actor, decision: PolicyDecision, action: String) throws -> Receipt {
-        guard let p = try? principal(try PrincipalID(b.header.evaluator), verifiedWith: importer.chairKey),
+        guard let p = try? principal(try PrincipalID(b.evaluator), verifiedWith: importer.chairKey),
               p.publicKeys.signing.isValidSignature(b.signature, for: b.digest) else {
-            throw VaultError.integrity("batch \(b.header.batchName.prefix(16)): the signature of \(b.header.evaluator) does not verify (changed after sealing?)")
+            throw VaultError.integrity("batch \(b.name.prefix(16)): the signature of \(b.evaluator) does not verify (changed after sealing?)")
         }
         try database.prepare("INSERT INTO batches (id, round, header, count, chunks, signature) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(b.header.batchID, b.header.round, b.headerBytes, b.count, b.chunks, b.signature).run()
+            .bind(b.batchID, b.round, b.headerBytes, b.count, b.chunks, b.signature).run()
         let record = Self.batchRecord(b)
-        let seq = try appendAudit(AuditRecord(actor: importer, action: action, target: "round/\(b.header.round)", decision: decision,
+        let seq = try appendAudit(AuditRecord(actor: importer, action: action, target: "round/\(b.round)", decision: decision,
                                               details: ["scores": .integer(Int64(b.count)), "batch": .string(record.id),
-                                                        "evaluator": .string(b.header.evaluator)]),
+                                                        "evaluator": .string(b.evaluator)]),
                                   signer: importer.keys.signing, objects: [record])
-        return Receipt(vault: id, round: b.header.round, batch: record.id, digest: Hex.encode(b.digest), evaluator: b.header.evaluator,
+        return Receipt(vault: id, round: b.round, batch: record.id, digest: Hex.encode(b.digest), evaluator: b.evaluator,
                        scores: b.count, seq: seq, leafHash: Hex.encode(leaves[seq]))
     }
 

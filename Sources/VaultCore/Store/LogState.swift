@@ -210,7 +210,9 @@ public struct LogState: Sendable {
                 let before = old?.state.flatMap(RoundState.init)
                 guard o.version == (old?.version ?? 0) + 1 else { throw bad("gives round \(o.id) version \(o.version ?? 0) after \(old?.version ?? 0)") }
                 let allowed: [RoundState?: RoundState] = [nil: .draft, .draft: .open, .open: .closed, .closed: .shredded]
-                guard allowed[before] == state else { throw bad("moves round \(o.id) from \(before?.rawValue ?? "nothing") to \(state.rawValue)") }
+                // A tally round's finished key ceremony is recorded in a new version of its draft.
+                let ceremony = action == "ceremony.finish" && before == .draft && state == .draft
+                guard allowed[before] == state || ceremony else { throw bad("moves round \(o.id) from \(before?.rawValue ?? "nothing") to \(state.rawValue)") }
                 // Holders and threshold are fixed when the round is created; a later record may
                 // only repeat them (the row's values are compared with these on every load).
                 if let old {

@@ -6,7 +6,7 @@ extension Vault {
     /// Loads a round and checks the chair's signature with `chairKey` — for an evaluator that is
     /// the pinned key, so a round (and its public key) swapped by a writer of vault.db is refused.
     public func round(_ id: String, verifiedWith chairKey: Curve25519.Signing.PublicKey) throws -> Round {
-        let s = try database.prepare("SELECT config, state, policy_version, public_key, version, chair_sig, panel FROM rounds WHERE id = ?").bind(id)
+        let s = try database.prepare("SELECT config, state, policy_version, public_key, version, chair_sig, panel, ceremony FROM rounds WHERE id = ?").bind(id)
         guard try s.step() else {
             try vouch(.round, id, row: nil, what: "round \(id)")
             // Sealed batches that name a round with no record mean the record was removed or renamed.
@@ -29,7 +29,7 @@ extension Vault {
             throw VaultError.integrity("round \(id) has a malformed panel")
         }
         let round = Round(config: config, state: state, policyVersion: s.isNull(2) ? nil : s.int(2), publicKey: publicKey, version: s.int(4),
-                          panel: panel)
+                          panel: panel, ceremony: s.optionalBlob(7))
         try vouch(.round, id, row: SHA256.hash(data: round.signedBytes(vaultID: self.id)), what: "round \(id)")
         // The facts the log's replay relied on (holders, threshold, panel) must be the row's.
         let head = log.head(.round, id)
@@ -55,11 +55,11 @@ extension Vault {
     func store(_ r: Round, signedBy chairKey: Curve25519.Signing.PrivateKey, replacing: Bool) throws -> ObjectRecord {
         let sig = try chairKey.signature(for: r.signedBytes(vaultID: id))
         let sql = replacing
-            ? "UPDATE rounds SET config = ?2, state = ?3, policy_version = ?4, public_key = ?5, version = ?6, chair_sig = ?7, panel = ?8 WHERE id = ?1"
-            : "INSERT INTO rounds (id, config, state, policy_version, public_key, version, chair_sig, panel) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            ? "UPDATE rounds SET config = ?2, state = ?3, policy_version = ?4, public_key = ?5, version = ?6, chair_sig = ?7, panel = ?8, ceremony = ?9 WHERE id = ?1"
+            : "INSERT INTO rounds (id, config, state, policy_version, public_key, version, chair_sig, panel, ceremony) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
         let panel = r.panel.isEmpty ? nil : CanonicalJSON.string(.array(r.panel.map { .string($0.rawValue) }))
         try database.prepare(sql).bind(r.id, CanonicalJSON.string(r.config.canonicalJSON), r.state.rawValue, r.policyVersion,
-                                       r.publicKey?.rawRepresentation, r.version, sig, panel).run()
+                                       r.publicKey?.rawRepresentation, r.version, sig, panel, r.ceremony).run()
         return r.objectRecord(vaultID: id)
     }
 

@@ -145,6 +145,11 @@ enum Schema {
             PRIMARY KEY (batch, n)
         ) STRICT;
         """,
+        // 6: a tally round's key ceremony (its request, the holders' commits and statements),
+        // part of the chair-signed round record.
+        """
+        ALTER TABLE rounds ADD COLUMN ceremony BLOB;
+        """,
     ]
 
     /// Brings `db` up to the latest schema inside one transaction.

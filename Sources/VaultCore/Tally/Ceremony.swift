@@ -283,3 +283,78 @@ public struct CeremonyVerifiedFile: Sendable {
         self.bytes = bytes
     }
 }
+
+/// A finished ceremony as the round record keeps it: the request, every holder's commit and
+/// every holder's verified statement, each as the file it was. Read back, everything is checked
+/// again (signatures, proofs, that each statement names this transcript and joint key).
+public struct CeremonyRecord: Sendable {
+    public static let formatName = "evalvault-ceremony/1"
+    public let transcript: CeremonyTranscript
+    public let statements: [CeremonyVerifiedFile]
+    /// Canonical JSON: the format and the three kinds of file, base64.
+    public let bytes: [UInt8]
+
+    public var jointKey: P256.Point { transcript.jointKey }
+
+    /// The files of a ceremony, checked: one commit and one verified statement from every holder.
+    public init(request: CeremonyRequestFile, commits: [(bytes: [UInt8], file: String)], statements: [(bytes: [UInt8], file: String)]) throws {
+        let transcript = try CeremonyTranscript(request: request, commits: try commits.map {
+            try CeremonyCommitFile(bytes: $0.bytes, file: $0.file, request: request)
+        })
+        var byHolder: [PrincipalID: CeremonyVerifiedFile] = [:]
+        for s in statements {
+            let v = try CeremonyVerifiedFile(bytes: s.bytes, file: s.file, transcript: transcript)
+            guard byHolder.updateValue(v, forKey: v.holder) == nil else { throw VaultError.usage("two statements from \(v.holder)") }
+        }
+        let missing = request.holders.map(\.id).filter { byHolder[$0] == nil }
+        guard missing.isEmpty else {
+            throw VaultError.usage("every holder must verify the ceremony; missing the statement of \(missing.map(\.rawValue).joined(separator: ", "))")
+        }
+        self.transcript = transcript
+        self.statements = request.holders.map { byHolder[$0.id]! }
+        bytes = CanonicalJSON.encode(.object([
+            "format": .string(Self.formatName), "request": .string(Base64.encode(request.bytes)),
+            "commits": .array(transcript.commits.map { .string(Base64.encode($0.bytes)) }),
+            "statements": .array(self.statements.map { .string(Base64.encode($0.bytes)) }),
+        ]))
+    }
+
+    /// Reads a stored record back, checking all of it.
+    public init(bytes: [UInt8]) throws {
+        let bad = VaultError.integrity("a stored key ceremony is malformed")
+        guard let v = try? JSONParser.parse(bytes, integersOnly: true), v["format"]?.stringValue == Self.formatName,
+              let request = v["request"]?.stringValue.flatMap(Base64.decode),
+              let commits = v["commits"]?.arrayValue?.compactMap({ $0.stringValue.flatMap(Base64.decode) }),
+              let statements = v["statements"]?.arrayValue?.compactMap({ $0.stringValue.flatMap(Base64.decode) }) else { throw bad }
+        let r = try CeremonyRequestFile(bytes: request, file: "the ceremony request")
+        try self.init(request: r, commits: commits.map { ($0, "a ceremony commit") }, statements: statements.map { ($0, "a ceremony statement") })
+        guard self.bytes == bytes else { throw bad }
+    }
+}
+
+/// The holder's side of a ceremony on its own machine (`ceremony commit`, `ceremony verify`):
+/// no vault, its key file and its client state, where the chair's key is pinned on first use
+/// as for approvals, so a request signed by any other key is refused.
+extension HolderClient {
+    /// A ceremony request read and checked against this client's chair pin; `firstUse` when
+    /// nothing was pinned for its vault (committing pins the request's key).
+    public func ceremonyRequest(_ bytes: [UInt8], file: String) throws -> (request: CeremonyRequestFile, firstUse: Bool) {
+        let request = try CeremonyRequestFile(bytes: bytes, file: file)
+        guard let known = try state.load(vaultID: request.vault), let pinned = known.chairKey else { return (request, true) }
+        guard pinned == request.requesterKeys.signing else {
+            throw VaultError.integrity("\(file) is signed with key \(Base64.encode(request.requesterKeys.signing.rawRepresentation)), but this client pinned chair \(known.chairID ?? "?") with key \(Base64.encode(pinned.rawRepresentation)) for vault \(request.vault): not your vault's chair, or a forged request (compare fingerprints by voice)")
+        }
+        return (request, false)
+    }
+
+    /// `ceremony commit`: this holder's commit file, pinning the chair's key on first use.
+    public func commit(_ request: CeremonyRequestFile, firstUse: Bool, as holder: PrincipalID, keys: PrivateKeys) throws -> CeremonyCommitFile {
+        let commit = try CeremonyCommitFile.make(request: request, holder: holder, keys: keys)
+        if firstUse {
+            var pin = LogState(vaultID: request.vault)
+            pin.chairKey = request.requesterKeys.signing
+            try state.save(pin)
+        }
+        return commit
+    }
+}

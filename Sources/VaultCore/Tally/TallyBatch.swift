@@ -145,6 +145,33 @@ public struct TallyBatch: Sendable {
         digest = Self.digest(header: headerBytes, records: bytes[headerBytes.count..<end], count: count)
     }
 
+    /// Whether these bytes start as a tally batch (version 3), so `import` reads them as one.
+    public static func isTallyBatch(_ head: [UInt8]) -> Bool { head.count >= 8 && Array(head[0..<8]) == magic }
+
+    /// The round id in a tally batch's header, read before the round is known (nil if the
+    /// header is malformed; the full reading then says why).
+    static func roundID(of bytes: [UInt8]) -> String? {
+        guard isTallyBatch(bytes), bytes.count >= 12 else { return nil }
+        var at = 10
+        for i in 0..<2 {
+            guard at + 2 <= bytes.count else { return nil }
+            let n = Int(bytes[at]) << 8 | Int(bytes[at + 1])
+            guard at + 2 + n <= bytes.count, (1...128).contains(n) else { return nil }
+            if i == 1 { return String(decoding: bytes[(at + 2)..<(at + 2 + n)], as: UTF8.self) }
+            at += 2 + n
+        }
+        return nil
+    }
+
+    /// The file's bytes again from what vault.db keeps: the header, the records (stored in
+    /// chunks) and the trailer made of the count and signature.
+    static func reassemble(header: [UInt8], records: [UInt8], count: Int, signature: [UInt8]) -> [UInt8] {
+        header + records + UInt64(count).bigEndianBytes + signature
+    }
+
+    /// The records part of the file, as it is stored in vault.db's chunk rows.
+    func recordBytes(of bytes: [UInt8]) -> ArraySlice<UInt8> { bytes[headerBytes.count..<(bytes.count - Self.trailerSize)] }
+
     /// The evaluator's signature over `digest`.
     public func isSigned(by key: Curve25519.Signing.PublicKey) -> Bool { key.isValidSignature(signature, for: digest) }
 

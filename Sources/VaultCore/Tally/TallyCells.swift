@@ -106,6 +106,12 @@ public enum TallyCounting {
     /// The statistics of a decrypted tally: the same exact arithmetic as a sealed round's, from
     /// the cells' counts and totals (the individual values never exist).
     public static func result(config: RoundConfig, counted: Counted, request: DeclaredReveal) throws -> AggregateResult {
+        try Aggregator(config: config, precision: request.precision, trim: request.trim, advance: request.advance)
+            .compute(request.stat, by: request.by, over: try table(config: config, counted: counted))
+    }
+
+    /// The cell table of decrypted cells: counts and sums, and who scored each team.
+    static func table(config: RoundConfig, counted: Counted) throws -> CellTable {
         var table = CellTable(config: config, evaluators: 0, keepValues: false)
         let teamIndex = Dictionary(uniqueKeysWithValues: config.teams.enumerated().map { ($1, $0) })
         let criterionIndex = Dictionary(uniqueKeysWithValues: config.criteria.enumerated().map { ($1.id, $0) })
@@ -116,8 +122,7 @@ public enum TallyCounting {
             table.setCell(t * config.criteria.count + c, count: cell.count, total: Int64(total))
         }
         table.setEvaluatorsOfTeam(counted.evaluatorsOfTeam)
-        return try Aggregator(config: config, precision: request.precision, trim: request.trim, advance: request.advance)
-            .compute(request.stat, by: request.by, over: table)
+        return table
     }
 }
 
