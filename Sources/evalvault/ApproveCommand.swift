@@ -18,18 +18,14 @@ struct ApproveCommand: ParsableCommand {
                   --passphrase-file pw --yes --out cm-1.approval
             """)
     @Argument(help: "The request file from the chair.", completion: .file(extensions: ["req"])) var request: String
-    @Option(name: .customLong("as"), help: ArgumentHelp("Your principal id (a reveal holder of the round).", valueName: "id")) var actor: String
-    @Option(help: ArgumentHelp("Your key file.", valueName: "path"), completion: .file(extensions: ["key"])) var key: String
-    @Option(name: .long, help: ArgumentHelp("Read your passphrase from this file (else $EVALVAULT_PASSPHRASE, else a prompt).", valueName: "file"),
-            completion: .file())
-    var passphraseFile: String?
+    @OptionGroup var holderKey: HolderKeyOptions
     @Flag(help: "Approve without asking on the terminal (for scripts: read the request first).") var yes = false
     @Option(help: ArgumentHelp("Where to write your approval (for the chair).", valueName: "file"), completion: .file()) var out: String
     @OptionGroup var overwrite: ForceOption
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let holder = try PrincipalID(actor)
+        let holder = try holderKey.holder()
         try Output.checkWritable(out, force: overwrite.force)
         let bytes = try Files.read(request, what: "request", limit: RequestFile.maxFileSize)
         let client = HolderClient(state: .resolve())
@@ -39,8 +35,7 @@ struct ApproveCommand: ParsableCommand {
             Output.warning("first request from vault \(inspection.request.vault) on this machine: approving pins chair \(inspection.request.requester)'s key (fingerprint \(inspection.chairFingerprint))")
         }
         if !yes { try Confirmation.ask("Approve this \(inspection.request.kind.rawValue) request as \(holder)? [y/N] ") }
-        let keys = try PassphraseSource(file: passphraseFile, environmentVariable: PassphraseSource.primaryVariable, subject: holder.rawValue)
-            .unlock { try KeyFile.load(path: key, passphrase: $0) }
+        let keys = try holderKey.unlock()
         let approval = try client.approve(inspection, as: holder, keys: keys)
         try Output.writeFile(approval, to: out, force: overwrite.force)
         if output.json {
@@ -48,6 +43,24 @@ struct ApproveCommand: ParsableCommand {
                                  "holder": .string(holder.rawValue), "file": .string(out)]))
         }
         Output.notice("approved the \(inspection.request.kind.rawValue) request for round \(inspection.request.round) as \(holder); give \(out) to the chair")
+    }
+}
+
+/// A reveal holder's own id and key file, for the commands it runs on its own machine with no
+/// vault (`approve`, `ceremony commit`, `ceremony verify`).
+struct HolderKeyOptions: ParsableArguments {
+    @Option(name: .customLong("as"), help: ArgumentHelp("Your principal id (a reveal holder of the round).", valueName: "id")) var actor: String
+    @Option(help: ArgumentHelp("Your key file.", valueName: "path"), completion: .file(extensions: ["key"])) var key: String
+    @Option(name: .long, help: ArgumentHelp("Read your passphrase from this file (else $EVALVAULT_PASSPHRASE, else a prompt).", valueName: "file"),
+            completion: .file())
+    var passphraseFile: String?
+
+    func holder() throws -> PrincipalID { try PrincipalID(actor) }
+
+    /// The holder's key file, unlocked (three tries at a prompt).
+    func unlock() throws -> PrivateKeys {
+        try PassphraseSource(file: passphraseFile, environmentVariable: PassphraseSource.primaryVariable, subject: actor)
+            .unlock { try KeyFile.load(path: key, passphrase: $0) }
     }
 }
 

@@ -56,25 +56,18 @@ struct CeremonyCommand: ParsableCommand {
     /// What a holder gives: its id, key file and passphrase.
     struct HolderOptions: ParsableArguments {
         @Argument(help: "The ceremony request from the chair.", completion: .file(extensions: ["ceremony"])) var request: String
-        @Option(name: .customLong("as"), help: ArgumentHelp("Your principal id (a reveal holder of the round).", valueName: "id")) var actor: String
-        @Option(help: ArgumentHelp("Your key file.", valueName: "path"), completion: .file(extensions: ["key"])) var key: String
-        @Option(name: .long, help: ArgumentHelp("Read your passphrase from this file (else $EVALVAULT_PASSPHRASE, else a prompt).", valueName: "file"),
-                completion: .file())
-        var passphraseFile: String?
+        @OptionGroup var holderKey: HolderKeyOptions
         @Option(help: ArgumentHelp("Where to write your file (for the chair and the other holders).", valueName: "file"), completion: .file()) var out: String
 
         func load() throws -> (request: CeremonyRequestFile, firstUse: Bool, client: HolderClient, holder: PrincipalID) {
-            let holder = try PrincipalID(actor)
+            let holder = try holderKey.holder()
             let client = HolderClient(state: .resolve())
             let (request, firstUse) = try client.ceremonyRequest(try Files.read(self.request, what: "ceremony request", limit: RequestFile.maxFileSize),
                                                                  file: self.request)
             return (request, firstUse, client, holder)
         }
 
-        func unlock(_ holder: PrincipalID) throws -> PrivateKeys {
-            try PassphraseSource(file: passphraseFile, environmentVariable: PassphraseSource.primaryVariable, subject: holder.rawValue)
-                .unlock { try KeyFile.load(path: key, passphrase: $0) }
-        }
+        func unlock() throws -> PrivateKeys { try holderKey.unlock() }
     }
 
     struct Commit: ParsableCommand {
@@ -97,7 +90,7 @@ struct CeremonyCommand: ParsableCommand {
             if firstUse {
                 Output.warning("first request from vault \(request.vault) on this machine: committing pins the chair's key (fingerprint \(request.requesterKeys.fingerprint))")
             }
-            let commit = try client.commit(request, firstUse: firstUse, as: id, keys: try holder.unlock(id))
+            let commit = try client.commit(request, firstUse: firstUse, as: id, keys: try holder.unlock())
             try Output.writeFile(commit.bytes, to: holder.out, force: overwrite.force)
             if output.json { Output.json(.object(["round": .string(request.config.id), "holder": .string(id.rawValue), "file": .string(holder.out)])) }
             Output.notice("committed to your part of round \(request.config.id)'s key as \(id); send \(holder.out) to the chair and to \(request.holderIDs.filter { $0 != id.rawValue }.joined(separator: ", "))")
@@ -128,7 +121,7 @@ struct CeremonyCommand: ParsableCommand {
             }
             let commits = try commit.map { try CeremonyCommitFile(bytes: try Files.read($0, what: "commit", limit: RequestFile.maxFileSize), file: $0, request: request) }
             let transcript = try CeremonyTranscript(request: request, commits: commits)
-            let statement = try CeremonyVerifiedFile.make(transcript: transcript, holder: id, keys: try holder.unlock(id))
+            let statement = try CeremonyVerifiedFile.make(transcript: transcript, holder: id, keys: try holder.unlock())
             try Output.writeFile(statement.bytes, to: holder.out, force: overwrite.force)
             let key = Hex.encode(transcript.jointKey.encoded(compressed: true))
             if output.json {

@@ -108,49 +108,71 @@ extension Vault {
         }
         let target = "round/\(request.round)"
         let (round, fromFiles) = try refusing(actor, action: "reveal", target: target) { () throws -> (Round, [ApprovalFile]) in
-            try checkRequest(vault: request.vault, round: request.round, expectedRound: items.first?.request.round, requester: request.requester,
-                             keys: request.requesterKeys, actor: actor, what: "reveal request")
-            guard items.count == request.reveals.count, zip(items, request.reveals).allSatisfy({ item, asked in
-                let r = item.request
-                return r.round == request.round && asked.reveal.matches(stat: r.stat, by: r.by, precision: r.precision, advance: r.advance, trim: r.trim)
-                    && asked.reveal.by == r.by
-            }) else { throw VaultError.integrity("the reveals asked are not the reveal request's") }
-            let round = try self.round(request.round, verifiedWith: actor.chairKey)
+            let round = try checkRevealRequest(parsed, items: items, actor: actor)
             // A shredded round is refused as any reveal of it is (66), below.
             if round.state != .shredded {
                 guard round.publicKey == request.roundPublicKey, round.config.reveal.holders == request.holders,
                       round.config.reveal.threshold == request.threshold else {
                     throw VaultError.integrity("the reveal request does not match round \(round.id)'s signed record (public key, holders or threshold)")
                 }
-                let manifest = round.state == .closed ? try manifest(of: round.id) : Manifest(vault: id, round: round.id, log: log)
-                guard manifest.root == request.manifestRoot else {
-                    throw VaultError.integrity("the reveal request names manifest root \(Hex.encode(request.manifestRoot)); round \(round.id)'s is \(Hex.encode(manifest.root))")
-                }
+                try checkManifestRoot(request.manifestRoot, of: round)
             }
-            return (round, try approvals.map { try verifyApproval($0.bytes, file: $0.file, for: .reveal(request), round: round, chairKey: actor.chairKey) })
+            return (round, try approvals.map { try verifyApproval($0.bytes, file: $0.file, for: parsed, round: round, chairKey: actor.chairKey) })
         }
+        let takingPart = try revealHolders(parsed, round: round, fromFiles: fromFiles, actor: actor, coHolders: coHolders,
+                                           counted: round.state != .shredded, to: "release its key for this reveal")
+        return try reveal(items, actor: actor, holders: takingPart.approvers, roundKey: { round in
+            try self.releasedRoundKey(request, from: try takingPart.approvals(round), round: round, requester: actor)
+        }, requestDetails: ["request_sha256": .string(Hex.encode(request.digest))], progress: progress)
+    }
+
+    /// The checks both kinds of reveal completion share: the request is this requester's, for
+    /// this vault and round, and asks exactly the reveals `items` are; returns the round.
+    func checkRevealRequest(_ request: RequestFile, items: [(request: RevealRequest, publish: Bool)], actor: Actor) throws -> Round {
+        try checkRequest(vault: request.vault, round: request.round, expectedRound: items.first?.request.round, requester: request.requester,
+                         keys: request.requesterKeys, actor: actor, what: "reveal request")
+        guard items.count == request.reveals.count, zip(items, request.reveals).allSatisfy({ item, asked in
+            let r = item.request
+            return r.round == request.round && asked.reveal.matches(stat: r.stat, by: r.by, precision: r.precision, advance: r.advance, trim: r.trim)
+                && asked.reveal.by == r.by
+        }) else { throw VaultError.integrity("the reveals asked are not the reveal request's") }
+        return try self.round(request.round, verifiedWith: actor.chairKey)
+    }
+
+    /// The manifest root a request names is the round's (the signed one once it is closed).
+    func checkManifestRoot(_ named: [UInt8], of round: Round) throws {
+        let manifest = round.state == .closed ? try manifest(of: round.id) : Manifest(vault: id, round: round.id, log: log)
+        guard manifest.root == named else {
+            throw VaultError.integrity("the reveal request names manifest root \(Hex.encode(named)); round \(round.id)'s is \(Hex.encode(manifest.root))")
+        }
+    }
+
+    /// The holders taking part in a reveal: those whose approval files were given and those
+    /// present in this command. Fewer than k (when `counted`) is refused and recorded.
+    /// `approvals` gives k of them in holder id order: a file's, or one made here by a present
+    /// holder exactly as `evalvault approve` makes it.
+    func revealHolders(_ request: RequestFile, round: Round, fromFiles: [ApprovalFile], actor: Actor, coHolders: [Actor], counted: Bool,
+                       to what: String) throws -> (approvers: [PrincipalID], approvals: (Round) throws -> [ApprovalFile]) {
         try requireRevealHolders(coHolders.map(\.id), of: round, actor: actor, action: "reveal")
         let present = Self.approvingHolders([actor] + coHolders, of: round)
         let approvers = Set(fromFiles.map(\.holder)).union(present.map(\.id)).sorted()
         let k = round.config.reveal.threshold
-        if round.state != .shredded && approvers.count < k {
-            try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "reveal", target: target, outcome: .denied,
+        if counted && approvers.count < k {
+            try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "reveal", target: "round/\(round.id)", outcome: .denied,
                                           details: ["holders": .integer(Int64(approvers.count)), "threshold": .integer(Int64(k)),
                                                     "request_sha256": .string(Hex.encode(request.digest))]),
                               signer: actor.keys.signing)
-            throw Self.tooFewHolders(round, to: "release its key for this reveal", approved: approvers)
+            throw Self.tooFewHolders(round, to: what, approved: approvers)
         }
-        return try reveal(items, actor: actor, holders: approvers, roundKey: { round in
-            // k pieces, in holder id order: a file's approval, or one made here by a present holder.
+        return (approvers, { round in
             let files = Dictionary(fromFiles.map { ($0.holder, $0) }, uniquingKeysWith: { a, _ in a })
-            let released = try approvers.prefix(k).map { holder -> ApprovalFile in
+            return try approvers.prefix(k).map { holder -> ApprovalFile in
                 if let a = files[holder] { return a }
                 let h = present.first { $0.id == holder }!
-                let bytes = try Approver.approve(.reveal(request), as: h.id, keys: h.keys, trusting: actor.principal.publicKeys.signing)
-                return try self.verifyApproval(bytes, file: "the approval by \(h.id)", for: .reveal(request), round: round, chairKey: actor.chairKey)
+                let bytes = try Approver.approve(request, as: h.id, keys: h.keys, trusting: actor.principal.publicKeys.signing)
+                return try self.verifyApproval(bytes, file: "the approval by \(h.id)", for: request, round: round, chairKey: actor.chairKey)
             }
-            return try self.releasedRoundKey(request, from: released, round: round, requester: actor)
-        }, requestDetails: ["request_sha256": .string(Hex.encode(request.digest))], progress: progress)
+        })
     }
 
     /// Rebuilds a round's private key from k released pieces: the request's one-time key

@@ -217,43 +217,18 @@ extension Vault {
                      actor: Actor, coHolders: [Actor], progress: ((Int, Int) -> Void)?) throws -> [RevealOutcome] {
         let target = "round/\(request.round)"
         let (round, fromFiles) = try refusing(actor, action: "reveal", target: target) { () throws -> (Round, [ApprovalFile]) in
-            try checkRequest(vault: request.vault, round: request.round, expectedRound: items.first?.request.round, requester: request.requester,
-                             keys: request.requesterKeys, actor: actor, what: "reveal request")
-            guard items.count == request.reveals.count, zip(items, request.reveals).allSatisfy({ item, asked in
-                let r = item.request
-                return asked.reveal.matches(stat: r.stat, by: r.by, precision: r.precision, advance: r.advance, trim: r.trim) && asked.reveal.by == r.by
-            }) else { throw VaultError.integrity("the reveals asked are not the reveal request's") }
-            let round = try self.round(request.round, verifiedWith: actor.chairKey)
+            let round = try checkRevealRequest(.tally(request), items: items, actor: actor)
             guard round.config == request.config, round.ceremony == request.ceremony.bytes else {
                 throw VaultError.integrity("the reveal request does not match round \(round.id)'s signed record (definition or key ceremony)")
             }
-            let manifest = round.state == .closed ? try manifest(of: round.id) : Manifest(vault: id, round: round.id, log: log)
-            guard manifest.root == request.manifestRoot else {
-                throw VaultError.integrity("the reveal request names manifest root \(Hex.encode(request.manifestRoot)); round \(round.id)'s is \(Hex.encode(manifest.root))")
-            }
+            try checkManifestRoot(request.manifestRoot, of: round)
             return (round, try approvals.map { try verifyApproval($0.bytes, file: $0.file, for: .tally(request), round: round, chairKey: actor.chairKey) })
         }
-        try requireRevealHolders(coHolders.map(\.id), of: round, actor: actor, action: "reveal")
-        let present = Self.approvingHolders([actor] + coHolders, of: round)
-        let approvers = Set(fromFiles.map(\.holder)).union(present.map(\.id)).sorted()
-        let k = round.config.reveal.threshold
-        if approvers.count < k {
-            try recordAttempt(AuditRecord(actor: actor.id.rawValue, authenticated: true, action: "reveal", target: target, outcome: .denied,
-                                          details: ["holders": .integer(Int64(approvers.count)), "threshold": .integer(Int64(k)),
-                                                    "request_sha256": .string(Hex.encode(request.digest))]),
-                              signer: actor.keys.signing)
-            throw Self.tooFewHolders(round, to: "decrypt its cell totals for this reveal", approved: approvers)
-        }
+        let takingPart = try revealHolders(.tally(request), round: round, fromFiles: fromFiles, actor: actor, coHolders: coHolders, counted: true,
+                                           to: "decrypt its cell totals for this reveal")
         var decrypted: (counted: TallyCounting.Counted, partials: [[TallyRecord.Partial]])?
-        var outcomes = try reveal(items, actor: actor, holders: approvers, roundKey: nil, tallyCells: { round in
-            // k approvals, in holder id order: a file's, or one made here by a present holder.
-            let files = Dictionary(fromFiles.map { ($0.holder, $0) }, uniquingKeysWith: { a, _ in a })
-            let used = try approvers.prefix(k).map { holder -> ApprovalFile in
-                if let a = files[holder] { return a }
-                let h = present.first { $0.id == holder }!
-                let bytes = try Approver.approve(.tally(request), as: h.id, keys: h.keys, trusting: actor.principal.publicKeys.signing)
-                return try self.verifyApproval(bytes, file: "the approval by \(h.id)", for: .tally(request), round: round, chairKey: actor.chairKey)
-            }
+        var outcomes = try reveal(items, actor: actor, holders: takingPart.approvers, roundKey: nil, tallyCells: { round in
+            let used = try takingPart.approvals(round)
             let stored = try self.storedTallyBatches(round, manifest: round.state == .closed ? try self.manifest(of: round.id) : nil)
             var counted = try TallySelection.count(config: round.config, key: Tally.PublicKey(request.ceremony.jointKey), vault: self.id,
                                                    batches: stored.batches)
