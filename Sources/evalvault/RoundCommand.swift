@@ -180,6 +180,8 @@ struct RoundCommand: ParsableCommand {
             let r = try vault.showRound(id, claimedActor: global.actor)
             let c = try vault.sealCounts(id)
             let criteriaColumns = ["criterion", "title", "weight", "min", "max", "step"]
+            // A tally round's key, once its ceremony is recorded (checked again as it is read).
+            let jointKey = try r.ceremonyRecord().map { Hex.encode($0.jointKey.encoded(compressed: true)) }
             let criteria = r.config.criteria.map { [$0.id, $0.title, $0.weight.description, $0.min.description, $0.max.description, $0.step.description] }
             if global.json {
                 Output.json(.object([
@@ -190,12 +192,17 @@ struct RoundCommand: ParsableCommand {
                     "panel": r.state == .draft ? (r.config.panel.map { .ids($0) } ?? .null) : .ids(r.panel),
                     "publish": .array(r.config.publish.map(\.canonicalJSON)), "batches": .int(c.batches), "scores": .int(c.scores),
                     "criteria": .array(criteria.map { .object(Dictionary(uniqueKeysWithValues: zip(criteriaColumns, $0.map(JSONValue.string)))) }),
+                    "mode": .string(r.config.mode.rawValue),
+                    "joint_key": jointKey.map { .string($0) } ?? .null,
                 ]))
                 return
             }
             Output.line("round \(r.id): \(r.config.title)")
             Output.line("state: \(r.state.rawValue)\(r.policyVersion.map { ", governed by policy version \($0) (the version it opened under)" } ?? ", governed by the policy in force until it opens")")
             Output.line("teams: \(r.config.teams.joined(separator: ", "))")
+            if r.config.mode == .tally {
+                Output.line("mode: tally (only cell totals are ever decrypted); " + (jointKey.map { "joint key \($0)" } ?? "key ceremony not finished"))
+            }
             Output.line("reveal: \(r.config.reveal.threshold) of \(r.config.reveal.holders.map(\.rawValue).joined(separator: ", "))")
             Output.line("panel: \(r.state == .draft ? (r.config.panel.map { $0.map(\.rawValue).joined(separator: ", ") + " (fixed when it opens)" } ?? "the enrolled evaluators when it opens") : r.panel.map(\.rawValue).joined(separator: ", "))")
             Output.line("publishes: \(r.config.publish.isEmpty ? "nothing declared" : "\(r.config.publish.count) declared reveal\(r.config.publish.count == 1 ? "" : "s")")")
