@@ -134,7 +134,7 @@ public enum FuzzEntry {
         let r = tallyRound
         let batch = try TallyBatch(bytes: bytes, config: r.config, file: "fuzz.batch")
         _ = batch.isSigned(by: r.evaluator.publicKey)
-        _ = try TallyCounting.verifyAndSum(config: r.config, key: r.key, vault: batch.header.vault, chunks: 1) { _ in batch.inputs }
+        _ = try TallyCounting.verifyAndSum(config: r.config, key: r.key, vault: batch.header.vault, inputs: batch.inputs)
     }
 
     /// A valid tally batch for the fuzz target's seed corpus.

@@ -11,7 +11,7 @@ public struct TallyBatch: Sendable {
     /// `"evbatch"` and version 3 (sealed rounds' batches are version 2), so either reader
     /// refuses the other's file by its version byte.
     public static let magic: [UInt8] = Array("evbatch".utf8) + [0x03]
-    static let trailerSize = 8 + 64
+    static let trailerSize = BatchFormat.trailerSize
 
     /// The header's fields, in file order.
     public struct Header: Sendable, Equatable {
@@ -86,7 +86,7 @@ public struct TallyBatch: Sendable {
             records += UInt16(s.team).bigEndianBytes + UInt16(s.criterion).bigEndianBytes + slots[i].bytes
         }
         let d = digest(header: headerBytes, records: records[...], count: sorted.count)
-        return headerBytes + records + UInt64(sorted.count).bigEndianBytes + (try signer.signature(for: d))
+        return headerBytes + records + BatchFormat.trailer(count: sorted.count, signature: try signer.signature(for: d))
     }
 
     /// Reads a file strictly against the round it is for: the header's fields, every record's
@@ -123,7 +123,8 @@ public struct TallyBatch: Sendable {
         header = Header(vault: vault, round: round, jointKey: fields[2], batchID: fields[3], evaluator: evaluator, time: time)
         headerBytes = Array(bytes[0..<(10 + length)])
         let end = bytes.count - Self.trailerSize
-        let count = bytes[end..<(end + 8)].reduce(0) { $0 << 8 | Int($1) }
+        // The trailer is a sealed batch's: u64(count) ‖ signature.
+        guard let (count, signature) = BatchFormat.parseTrailer(bytes[end...]) else { throw damaged }
         let sizes = config.criteria.map { Tally.EncryptedScore.byteCount(bitCount: TallyCounting.grid($0).bitCount) }
         var records: [Record] = []
         at = 10 + length
@@ -141,7 +142,7 @@ public struct TallyBatch: Sendable {
         }
         guard records.count == count, count > 0 else { throw damaged }
         self.records = records
-        signature = Array(bytes[(end + 8)...])
+        self.signature = signature
         digest = Self.digest(header: headerBytes, records: bytes[headerBytes.count..<end], count: count)
     }
 
@@ -166,7 +167,7 @@ public struct TallyBatch: Sendable {
     /// The file's bytes again from what vault.db keeps: the header, the records (stored in
     /// chunks) and the trailer made of the count and signature.
     static func reassemble(header: [UInt8], records: [UInt8], count: Int, signature: [UInt8]) -> [UInt8] {
-        header + records + UInt64(count).bigEndianBytes + signature
+        header + records + BatchFormat.trailer(count: count, signature: signature)
     }
 
     /// The records part of the file, as it is stored in vault.db's chunk rows.

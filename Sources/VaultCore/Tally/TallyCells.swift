@@ -85,6 +85,14 @@ public enum TallyCounting {
         public let evaluatorsOfTeam: [Int]
     }
 
+    /// The same over scores already in memory, in chunks of `Tally.verificationChunk`.
+    public static func verifyAndSum(config: RoundConfig, key: Tally.PublicKey, vault: String, inputs: [Input]) throws -> Counted {
+        let chunk = Tally.verificationChunk
+        return try verifyAndSum(config: config, key: key, vault: vault, chunks: (inputs.count + chunk - 1) / chunk) { i in
+            Array(inputs[(i * chunk)..<min((i + 1) * chunk, inputs.count)])
+        }
+    }
+
     /// Each cell's total from k verified partial decryptions: Y − Σ λⱼ·Dⱼ = total·H, found by
     /// baby-step giant-step within 0…count·stepCount. A total outside that range cannot come from
     /// valid proofs, so it is reported as tampering.

@@ -27,10 +27,7 @@ enum TallySelection {
     static func count(config: RoundConfig, key: Tally.PublicKey, vault: String, batches: [TallyBatch]) throws -> TallyCounting.Counted {
         let inputs = select(config: config, batches: batches)
         guard !inputs.isEmpty else { throw VaultError.invalidData("round \(config.id) has no sealed scores") }
-        let chunk = Tally.verificationChunk, chunks = (inputs.count + chunk - 1) / chunk
-        return try TallyCounting.verifyAndSum(config: config, key: key, vault: vault, chunks: chunks) { i in
-            Array(inputs[(i * chunk)..<min((i + 1) * chunk, inputs.count)])
-        }
+        return try TallyCounting.verifyAndSum(config: config, key: key, vault: vault, inputs: inputs)
     }
 }
 
