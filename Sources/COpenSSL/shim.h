@@ -15,6 +15,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 /// The algorithms EvalVault uses, fetched explicitly once per process. Why: OpenSSL 3 looks an
@@ -178,6 +179,56 @@ static inline int evalvault_p256_scalar_muladd(unsigned char *r, const unsigned 
     return ok;
 }
 
+/// One score's part of a batch check of tally proofs (public values only; docs/tally-format.md
+/// gives the equations). Each equation is multiplied by its own random weight from `random` (16
+/// bytes each: σ₁, σ₂, then ρ₀, ρ₁ per bit); this writes the scalars of the score's points to
+/// `scalars` (32 bytes each, in the order A₀, A₁, C per bit, then T₁, T₂, X) and adds its terms
+/// to the sums of G, H and K, which are left unreduced for the caller to reduce once.
+/// `e` is the challenge, `proof` the score's scalar part (c₀ ‖ v₀ ‖ v₁ per bit, then z_S ‖ z_m).
+/// Why C: about a hundred multiplications per score, each a round trip through bytes in Swift.
+static inline int evalvault_tally_batch_terms(unsigned char *scalars, BIGNUM *sumG, BIGNUM *sumH, BIGNUM *sumK,
+                                              const unsigned char *e, const unsigned char *proof,
+                                              const uint64_t *weights, size_t bits, const unsigned char *random) {
+    const EC_GROUP *group = evalvault_p256();
+    BN_CTX *ctx = evalvault_thread_bnctx();
+    if (group == NULL || ctx == NULL) return 0;
+    const BIGNUM *n = EC_GROUP_get0_order(group);
+    BN_CTX_start(ctx);
+    BIGNUM *be = BN_CTX_get(ctx), *s1 = BN_CTX_get(ctx), *s2 = BN_CTX_get(ctx), *s2e = BN_CTX_get(ctx);
+    BIGNUM *r0 = BN_CTX_get(ctx), *r1 = BN_CTX_get(ctx), *c0 = BN_CTX_get(ctx), *c1 = BN_CTX_get(ctx);
+    BIGNUM *v = BN_CTX_get(ctx), *t = BN_CTX_get(ctx), *u = BN_CTX_get(ctx), *coef = BN_CTX_get(ctx);
+    int ok = coef != NULL && BN_bin2bn(e, 32, be) && BN_bin2bn(random, 16, s1) && BN_bin2bn(random + 16, 16, s2)
+        && BN_mul(s2e, s2, be, ctx);
+    for (size_t i = 0; ok && i < bits; i++) {
+        const unsigned char *p = proof + 96 * i, *r = random + 32 + 32 * i;
+        unsigned char *out = scalars + 96 * i;
+        // A₀ and A₁ take ρ₀ and ρ₁; C takes ρ₀·c₀ + ρ₁·c₁ + σ₂·e·wᵢ (c₁ = e − c₀ mod n);
+        // K gains ρ₀·v₀ + ρ₁·v₁ and H gains ρ₁·c₁.
+        memset(out, 0, 16); memcpy(out + 16, r, 16);
+        memset(out + 32, 0, 16); memcpy(out + 48, r + 16, 16);
+        ok = BN_bin2bn(r, 16, r0) && BN_bin2bn(r + 16, 16, r1) && BN_bin2bn(p, 32, c0)
+            && BN_mod_sub(c1, be, c0, n, ctx)
+            && BN_mul(coef, r0, c0, ctx) && BN_mul(u, r1, c1, ctx) && BN_add(coef, coef, u) && BN_add(sumH, sumH, u)
+            && BN_copy(t, s2e) && BN_mul_word(t, (BN_ULONG)weights[i]) && BN_add(coef, coef, t)
+            && BN_nnmod(coef, coef, n, ctx) && BN_bn2binpad(coef, out + 64, 32) == 32
+            && BN_bin2bn(p + 32, 32, v) && BN_mul(t, r0, v, ctx) && BN_add(sumK, sumK, t)
+            && BN_bin2bn(p + 64, 32, v) && BN_mul(t, r1, v, ctx) && BN_add(sumK, sumK, t);
+    }
+    // T₁ takes σ₁, T₂ σ₂, X σ₁·e; G gains σ₁·z_S, K σ₂·z_S, H σ₂·z_m.
+    unsigned char *out = scalars + 96 * bits;
+    const unsigned char *z = proof + 96 * bits;
+    if (ok) {
+        memset(out, 0, 16); memcpy(out + 16, random, 16);
+        memset(out + 32, 0, 16); memcpy(out + 48, random + 16, 16);
+    }
+    ok = ok && BN_mul(t, s1, be, ctx) && BN_nnmod(t, t, n, ctx) && BN_bn2binpad(t, out + 64, 32) == 32
+        && BN_bin2bn(z, 32, v) && BN_mul(t, s1, v, ctx) && BN_add(sumG, sumG, t)
+        && BN_mul(t, s2, v, ctx) && BN_add(sumK, sumK, t)
+        && BN_bin2bn(z + 32, 32, v) && BN_mul(t, s2, v, ctx) && BN_add(sumH, sumH, t);
+    BN_CTX_end(ctx);
+    return ok;
+}
+
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 /// A copy of P-256 whose generator is `base`, with OpenSSL's fixed-base table for it, so that
@@ -206,83 +257,7 @@ static inline int evalvault_p256_make_affine(size_t n, EC_POINT **points) {
 }
 #pragma GCC diagnostic pop
 
-/// out = Σ scalars[i]·points[i], Pippenger's bucket method with signed c-bit digits (so a
-/// window needs 2^(c−1) buckets, a negative digit adding the point's negation) over
-/// EC_POINT_add. Variable time: for public inputs only (verification). `scalars` holds n 32-byte
-/// big-endian values.
-static inline int evalvault_p256_msm(EC_POINT *out, const EC_POINT *const *points,
-                                     const unsigned char *scalars, size_t n) {
-    const EC_GROUP *g = evalvault_p256();
-    BN_CTX *ctx = evalvault_thread_bnctx();
-    if (g == NULL || ctx == NULL) return 0;
-    if (EC_POINT_set_to_infinity(g, out) != 1) return 0;
-    if (n == 0) return 1;
-    // The window minimising windows × (points + buckets) (running sums cost two additions per
-    // bucket, a point one).
-    int c = 2;
-    double best = 1e300;
-    for (int w = 2; w <= 16; w++) {
-        double cost = (double)(256 / w + 1) * ((double)n + 2.0 * (double)(1u << (w - 1)));
-        if (cost < best) { best = cost; c = w; }
-    }
-    int windows = 256 / c + 1;
-    size_t nb = (size_t)1 << (c - 1);
-    int *digits = OPENSSL_malloc(n * (size_t)windows * sizeof *digits);
-    EC_POINT **neg = OPENSSL_zalloc(n * sizeof *neg);
-    EC_POINT **bucket = OPENSSL_zalloc(nb * sizeof *bucket);
-    unsigned char *used = OPENSSL_zalloc(nb);
-    EC_POINT *running = EC_POINT_new(g), *acc = EC_POINT_new(g);
-    int ok = digits != NULL && neg != NULL && bucket != NULL && used != NULL && running != NULL && acc != NULL;
-    for (size_t i = 0; ok && i < nb; i++) ok = (bucket[i] = EC_POINT_new(g)) != NULL;
-    // Signed digits in [−2^(c−1), 2^(c−1)], lowest window first, carrying into the next.
-    for (size_t i = 0; ok && i < n; i++) {
-        const unsigned char *s = scalars + 32 * i;
-        int carry = 0, negative = 0;
-        for (int w = 0; w < windows; w++) {
-            int d = carry;
-            for (int b = 0; b < c; b++) {
-                int bit = w * c + b;
-                if (bit < 256) d += ((s[31 - bit / 8] >> (bit % 8)) & 1) << b;
-            }
-            carry = d > (int)nb;
-            if (carry) d -= 1 << c;
-            if (d < 0) negative = 1;
-            digits[i * (size_t)windows + (size_t)w] = d;
-        }
-        if (ok && negative) {
-            ok = (neg[i] = EC_POINT_dup(points[i], g)) != NULL && EC_POINT_invert(g, neg[i], ctx);
-        }
-    }
-    for (int w = windows - 1; ok && w >= 0; w--) {
-        for (int j = 0; ok && j < c && w != windows - 1; j++) ok = EC_POINT_dbl(g, out, out, ctx);
-        memset(used, 0, nb);
-        for (size_t i = 0; ok && i < n; i++) {
-            int d = digits[i * (size_t)windows + (size_t)w];
-            if (d == 0) continue;
-            const EC_POINT *p = d > 0 ? points[i] : neg[i];
-            size_t at = (size_t)(d > 0 ? d : -d) - 1;
-            if (used[at]) ok = EC_POINT_add(g, bucket[at], bucket[at], p, ctx);
-            else { ok = EC_POINT_copy(bucket[at], p); used[at] = 1; }
-        }
-        // Σ d·bucket[d] as running sums from the top bucket down.
-        int started = 0;
-        ok = ok && EC_POINT_set_to_infinity(g, running) && EC_POINT_set_to_infinity(g, acc);
-        for (size_t d = nb; ok && d >= 1; d--) {
-            if (used[d - 1]) { ok = EC_POINT_add(g, running, running, bucket[d - 1], ctx); started = 1; }
-            if (ok && started) ok = EC_POINT_add(g, acc, acc, running, ctx);
-        }
-        ok = ok && EC_POINT_add(g, out, out, acc, ctx);
-    }
-    for (size_t i = 0; neg != NULL && i < n; i++) EC_POINT_free(neg[i]);
-    for (size_t i = 0; bucket != NULL && i < nb; i++) EC_POINT_free(bucket[i]);
-    OPENSSL_free(neg);
-    OPENSSL_free(digits);
-    OPENSSL_free(bucket);
-    OPENSSL_free(used);
-    EC_POINT_free(running);
-    EC_POINT_free(acc);
-    return ok;
-}
+#include "p256_msm.h"
 
 /// Sets the GCM IV length / reads or sets the tag: EVP_CIPHER_CTX_ctrl with the GCM constants.
 static inline int evalvault_gcm_get_tag(EVP_CIPHER_CTX *ctx, unsigned char *tag) {

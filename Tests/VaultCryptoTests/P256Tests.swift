@@ -46,6 +46,14 @@ struct P256Tests {
             off[64] ^= 1  // y changed: off the curve
             #expect(throws: CryptoError.self) { try P256.Point(encoded: off) }
             #expect(throws: CryptoError.self) { try P256.Point(encoded: Array(p.encoded().dropLast())) }
+            // Only 04 ‖ X ‖ Y where the uncompressed form is required.
+            let plain = p.encoded(compressed: false)
+            #expect(try P256.Point(uncompressed: plain) == p)
+            #expect(throws: CryptoError.self) { try P256.Point(uncompressed: p.encoded()) }
+            var hybrid = plain
+            hybrid[0] = 0x06 | (plain[64] & 1)
+            #expect(try P256.Point(encoded: hybrid) == p)
+            #expect(throws: CryptoError.self) { try P256.Point(uncompressed: hybrid) }
         }
         #expect(throws: CryptoError.self) { try P256.Point(encoded: [0x00]) }
         #expect(throws: CryptoError.self) { try P256.Point(encoded: [UInt8](repeating: 0, count: 33)) }

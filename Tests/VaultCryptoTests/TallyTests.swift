@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import VaultCrypto
+@testable import VaultCrypto
 
 /// Tally rounds' cryptography on real OpenSSL arithmetic: the grid's bit weights, encryption
 /// with range proofs (every valid proof accepted, every single-field change refused, one by one
@@ -62,6 +62,43 @@ struct TallyTests {
         #expect(P256.multiScalarMultiply([P256.Point.generator], [.zero]).isIdentity)
     }
 
+    @Test("the batched affine additions (from 2,048 points) equal single multiplications, where points meet themselves, their negations and the identity")
+    func multiScalarAffine() {
+        let distinct = (0..<50).map { _ in P256.Point.base(.random()) }
+        let shared = P256.Scalar.random()
+        var points = [P256.Point](), scalars = [P256.Scalar]()
+        for i in 0..<2_600 {
+            let p = distinct[i % 50]
+            points.append((i / 50) % 2 == 1 ? -p : p)
+            switch i % 7 {
+            case 0: scalars.append(shared) // equal digits: the same bucket in every window
+            case 1: scalars.append(P256.Scalar(rawRepresentation: [UInt8](repeating: 0, count: 16) + SecureRandom.bytes(count: 16))!)
+            case 2 where i % 5 == 0: scalars.append(.zero)
+            default: scalars.append(.random())
+            }
+        }
+        points[3] = P256.Point.identity
+        let expected = zip(points, scalars).reduce(P256.Point.identity) { $0 + $1.0.multiplied(by: $1.1) }
+        let coordinates = points.flatMap { $0.isIdentity ? [UInt8](repeating: 0, count: 64) : Array($0.encoded(compressed: false).dropFirst()) }
+        #expect(P256.multiScalarMultiply(points, scalars) == expected)
+        #expect(P256.multiScalarMultiply(points, scalarBytes: scalars.flatMap(\.rawRepresentation), coordinates: coordinates) == expected)
+
+        // Every point next to its negation with the same scalar: the sum is the identity.
+        let paired = (0..<1_100).flatMap { i in [distinct[i % 50], -distinct[i % 50]] }
+        let pairedScalars = (0..<1_100).flatMap { i in [scalars[i], scalars[i]] }
+        #expect(P256.multiScalarMultiply(paired, pairedScalars).isIdentity)
+
+        // One point 2,100 times with one scalar: every bucket's additions are doublings.
+        let same = [P256.Point](repeating: distinct[0], count: 2_100)
+        #expect(P256.multiScalarMultiply(same, [P256.Scalar](repeating: shared, count: 2_100))
+                == distinct[0].multiplied(by: P256.Scalar.multiplyAdd(shared, P256.Scalar(2_100))))
+
+        // Coordinates that are not the point's: the sums leave the curve and OpenSSL refuses them.
+        var wrong = coordinates
+        wrong[64 * 10 + 63] ^= 1
+        #expect(P256.multiScalarMultiply(points, scalarBytes: scalars.flatMap(\.rawRepresentation), coordinates: wrong) == nil)
+    }
+
     @Test("fixed-base tables and the scalar arithmetic agree with OpenSSL's plain paths")
     func fixedBaseAndScalars() {
         let table = P256.FixedBase(Tally.H)
@@ -95,7 +132,31 @@ struct TallyTests {
                 return Tally.ScoreToVerify(Tally.encrypt(index: i, grid: grid, key: ceremony.key, context: ctx), context: ctx)
             }
             for item in items { #expect(Tally.verifyOne(item, grid: grid, key: ceremony.key)) }
+            #expect(Tally.batchHolds(items, grid: grid, key: ceremony.key), "M = \(m)")
             #expect(Tally.verify(items, grid: grid, key: ceremony.key) == [], "M = \(m)")
+        }
+    }
+
+    @Test("a batch large enough for the affine path (100 scores, 2,703 points) holds, and fails with any one score changed")
+    func largeBatch() throws {
+        let ceremony = Ceremony()
+        let grid = Tally.Grid(maxIndex: 200)
+        let items = (0..<100).map { i in
+            let ctx = Self.context(evaluator: "ev-\(i)", key: ceremony.key, grid: grid)
+            return Tally.ScoreToVerify(Tally.encrypt(index: (i * 37) % 201, grid: grid, key: ceremony.key, context: ctx), context: ctx)
+        }
+        #expect(Tally.batchHolds(items, grid: grid, key: ceremony.key))
+        // One point (a bit's A₁), one scalar (a bit's v₀) and the last z_m, each in another score.
+        let bits = grid.bitCount
+        for (score, offset) in [(3, 65 * 6), (50, 65 * (3 + 3 * bits) + 32 * 3 + 32), (99, Tally.EncryptedScore.byteCount(bitCount: bits) - 32)] {
+            var changed = items
+            var bytes = items[score].score.encoded
+            let donor = items[(score + 1) % 100].score.encoded
+            let length = offset >= 65 * (3 + 3 * bits) ? 32 : 65
+            bytes.replaceSubrange(offset..<offset + length, with: donor[offset..<offset + length])
+            changed[score] = Tally.ScoreToVerify(try Tally.EncryptedScore(decoding: bytes, bitCount: bits), context: items[score].context)
+            #expect(!Tally.batchHolds(changed, grid: grid, key: ceremony.key), "score \(score), byte \(offset)")
+            #expect(Tally.verify(changed, grid: grid, key: ceremony.key) == [score])
         }
     }
 
@@ -128,6 +189,7 @@ struct TallyTests {
             let item = Tally.ScoreToVerify(score, context: ctx)
             #expect(!Tally.verifyOne(item, grid: grid, key: ceremony.key), "field at \(offset) changed")
             let batch = [Tally.ScoreToVerify(good, context: ctx), item, Tally.ScoreToVerify(good, context: ctx)]
+            #expect(!Tally.batchHolds(batch, grid: grid, key: ceremony.key), "field at \(offset) in a batch")
             #expect(Tally.verify(batch, grid: grid, key: ceremony.key) == [1], "field at \(offset) in a batch")
             refused += 1
         }
@@ -149,6 +211,12 @@ struct TallyTests {
         offCurve[64 + 65] ^= 1
         #expect(throws: CryptoError.self) { try Tally.EncryptedScore(decoding: offCurve, bitCount: grid.bitCount) }
         #expect(throws: CryptoError.self) { try Tally.EncryptedScore(decoding: bytes.dropLast(), bitCount: grid.bitCount) }
+        // The same point spelled in SEC 1's hybrid form (06 or 07 by the parity of y), which
+        // OpenSSL reads: refused, as the format says, so a point has one spelling.
+        var hybrid = bytes
+        hybrid[65] = 0x06 | (bytes[65 + 64] & 1)
+        #expect(throws: CryptoError.self) { try Tally.EncryptedScore(decoding: hybrid, bitCount: grid.bitCount) }
+        #expect((try? P256.Point(encoded: Array(hybrid[65..<130]))) != nil, "OpenSSL reads the hybrid form")
     }
 
     @Test("the ceremony: shares agree with commitments, a changed share or commitment names its holder")

@@ -491,7 +491,7 @@ public struct ApprovalFile: Sendable {
             piece = nil
             manifestRoot = try doc.hex("manifest_root", count: 32)
             func point(_ v: JSONValue?) throws -> P256.Point {
-                guard let b = v?.stringValue.flatMap(Hex.decode), b.count == 65, let p = try? P256.Point(encoded: b) else { throw doc.malformed("partial decryption") }
+                guard let b = v?.stringValue.flatMap(Hex.decode), let p = try? P256.Point(uncompressed: b) else { throw doc.malformed("partial decryption") }
                 return p
             }
             partials = try list.map { p in

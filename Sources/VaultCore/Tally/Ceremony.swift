@@ -157,7 +157,7 @@ public struct CeremonyCommitFile: Sendable {
             throw VaultError.invalidData("\(file) answers another ceremony request (of another round, vault or version of the request)")
         }
         func point(_ v: JSONValue?) throws -> P256.Point {
-            guard let b = v?.stringValue.flatMap(Hex.decode), let p = try? P256.Point(encoded: b), b.count == 65 else { throw doc.malformed("point") }
+            guard let b = v?.stringValue.flatMap(Hex.decode), let p = try? P256.Point(uncompressed: b) else { throw doc.malformed("point") }
             return p
         }
         guard let cs = doc.body["coefficients"]?.arrayValue, cs.count == request.threshold,
