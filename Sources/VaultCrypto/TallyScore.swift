@@ -215,7 +215,8 @@ extension Tally {
             let p = item.score
             let e = p.challenge(context: item.context)
             // The points in the order the shim writes their scalars, each with its x ‖ y straight
-            // from the encoding it was decoded (and checked) from.
+            // from the encoding it was decoded (and checked) from: a score's points and its
+            // encoding are one value (each initialiser makes one from the other, and both are let).
             func add(_ point: P256.Point, encodedAt at: Int) {
                 points.append(point)
                 coordinates += p.encoded[65 * at + 1 ..< 65 * at + 65]
