@@ -18,6 +18,17 @@ struct Measured {
     }
 }
 
+/// The worker's end of that protocol: the one place a bench worker writes to stdout. A name is a
+/// literal and a value a number, so nothing a worker holds (passphrases, keys, scores) can reach
+/// the runner's output through it.
+enum WorkerResult {
+    static func report(_ name: StaticString, _ value: Double) {
+        print("result \(name) \(value)")
+    }
+
+    static func report(_ name: StaticString, _ value: Int) { report(name, Double(value)) }
+}
+
 enum Child {
     struct Failed: Error, CustomStringConvertible {
         let command: [String], status: Int32, stderr: String

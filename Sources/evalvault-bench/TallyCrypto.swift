@@ -35,12 +35,10 @@ struct TallyCryptoOnce: ParsableCommand {
         }
         let verify = Date().timeIntervalSince(t1)
         guard bad == 0 else { throw ValidationError("\(bad) valid proofs were refused") }
-        // The runner reads these lines (`result NAME VALUE`): timings and sizes, nothing secret
-        // (the scores and keys here are random test values that never leave this process).
-        print("result tables_s \(tables)")
-        print("result seal_per_s \(Double(scores) / seal)")
-        print("result verify_per_s \(Double(scores) / verify)")
-        print("result bytes_per_score \(Tally.EncryptedScore.byteCount(bitCount: grid.bitCount))")
+        WorkerResult.report("tables_s", tables)
+        WorkerResult.report("seal_per_s", Double(scores) / seal)
+        WorkerResult.report("verify_per_s", Double(scores) / verify)
+        WorkerResult.report("bytes_per_score", Tally.EncryptedScore.byteCount(bitCount: grid.bitCount))
     }
 }
 
@@ -100,8 +98,8 @@ struct PrepareTally: ParsableCommand {
                 _ = buffer.withUnsafeBytes { pwrite(fd, $0.baseAddress, record, off_t(i * record)) }
             }
         }
-        print("result seal2_per_s \(Double(total) / Date().timeIntervalSince(t))")
-        print("result sum_units \(units.reduce(0, +))")
+        WorkerResult.report("seal2_per_s", Double(total) / Date().timeIntervalSince(t))
+        WorkerResult.report("sum_units", units.reduce(0, +))
     }
 }
 
@@ -156,9 +154,9 @@ struct TallyRevealOnce: ParsableCommand {
         }
         counted.cells = try TallyCounting.decrypt(cells, partials: partials, config: config)
         let result = try TallyCounting.result(config: config, counted: counted, request: DeclaredReveal(stat: .rank, by: ["team"], advance: 4))
-        print("result verify_sum_s \(verified)")
-        print("result reveal_s \(Date().timeIntervalSince(t))")
-        print("result sum_units \(counted.cells.reduce(0) { $0 + ($1.total ?? 0) })")
-        print("result groups \(result.groups.count)")
+        WorkerResult.report("verify_sum_s", verified)
+        WorkerResult.report("reveal_s", Date().timeIntervalSince(t))
+        WorkerResult.report("sum_units", counted.cells.reduce(0) { $0 + ($1.total ?? 0) })
+        WorkerResult.report("groups", result.groups.count)
     }
 }

@@ -188,13 +188,13 @@ struct RevealOnce: ParsableCommand {
         let vault = try Vault.open(at: VaultLocation(directory: dir + "/vault"))
         var t = Date()
         let chair = try vault.authenticate(PrincipalID("chair"), keyPath: nil, passphrase: BenchVault.passphrase(dir), action: "reveal", target: "round/B")
-        print("result kdf_s \(Date().timeIntervalSince(t))")
-        for (name, stat) in [("weighted_total_s", Statistic.weightedTotal), ("rank_s", .rank)] {
+        WorkerResult.report("kdf_s", Date().timeIntervalSince(t))
+        for (name, stat) in [("weighted_total_s", Statistic.weightedTotal), ("rank_s", .rank)] as [(StaticString, Statistic)] {
             t = Date()
             let o = try vault.reveal(RevealRequest(round: "B", stat: stat, by: ["team"], trim: nil, advance: stat == .rank ? 4 : nil,
                                                    precision: 2, format: .table), actor: chair, coHolders: [], publish: false)
-            print("result \(name) \(Date().timeIntervalSince(t))")
-            print("result groups \(o.result.groups.count)")
+            WorkerResult.report(name, Date().timeIntervalSince(t))
+            WorkerResult.report("groups", o.result.groups.count)
         }
     }
 }
@@ -208,7 +208,7 @@ struct KDFOnce: ParsableCommand {
         let t = Date()
         _ = try Scrypt.deriveKey(passphrase: Array(benchPassphrase.utf8), salt: [UInt8](repeating: 1, count: 16),
                                  parameters: try Scrypt.Parameters(log2N: log2n))
-        print("result kdf_s \(Date().timeIntervalSince(t))")
+        WorkerResult.report("kdf_s", Date().timeIntervalSince(t))
     }
 }
 
@@ -238,12 +238,12 @@ struct AuditOnce: ParsableCommand {
         try b.vault.write {
             for i in 0..<bulk { try b.vault.appendAudit(record(i), signer: b.chair.keys.signing) }
         }
-        print("result append_per_s \(Double(bulk) / Date().timeIntervalSince(t))")
+        WorkerResult.report("append_per_s", Double(bulk) / Date().timeIntervalSince(t))
         t = Date()
         for i in 0..<(entries - bulk) {
             try b.vault.write { try b.vault.appendAudit(record(bulk + i), signer: b.chair.keys.signing) }
         }
-        print("result append_committed_per_s \(Double(entries - bulk) / Date().timeIntervalSince(t))")
+        WorkerResult.report("append_committed_per_s", Double(entries - bulk) / Date().timeIntervalSince(t))
 
         let prepared = try b.vault.prepareAuditExport(actor: b.chair, format: .jsonl)
         let path = dir + "/audit.jsonl"
@@ -255,6 +255,6 @@ struct AuditOnce: ParsableCommand {
         }
         try writer.write(buffer)
         try writer.commit()
-        print("result exported_entries \(prepared.checkpoint.checkpoint.size)")
+        WorkerResult.report("exported_entries", prepared.checkpoint.checkpoint.size)
     }
 }
